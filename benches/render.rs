@@ -1,0 +1,96 @@
+//! Render time of one whole frame at 200×60 with 3×1,000 pods (target ≤ 2 ms median).
+//!
+//! `cargo bench --bench render`
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use control_room::app::{ClusterMsg, Msg, update};
+use control_room::config::Theme;
+use control_room::model::{Model, PodPhase, PodSummary, ResourceMsg, WorldMode};
+use control_room::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn model(pods_per_cluster: usize) -> Model {
+    let now = DateTime::parse_from_rfc3339("2026-11-27T14:05:09+00:00").expect("time");
+    let clusters = ["edge", "bank", "vendor"]
+        .iter()
+        .map(|n| (n.to_string(), format!("kind-trustusbank-{n}")))
+        .collect();
+    let mut m = Model::new(WorldMode::Simulated, clusters, now);
+    for i in 0..3 {
+        let pods = (0..pods_per_cluster)
+            .map(|p| PodSummary {
+                namespace: format!("load-{:04}", p / 100),
+                name: format!("workload-{:03}-7d9f8c6b5-{p:05}", p % 100),
+                ready: 1,
+                containers: 1,
+                phase: if p % 17 == 0 {
+                    PodPhase::Starting("ContainerCreating".into())
+                } else {
+                    PodPhase::Running
+                },
+                restarts: (p % 5) as u32,
+                created: Some(
+                    now.with_timezone(&Utc) - chrono::Duration::minutes((p % 300) as i64),
+                ),
+                image_tag: None,
+                node: None,
+            })
+            .collect();
+        update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));
+        update(
+            &mut m,
+            Msg::Cluster(i, ClusterMsg::Pods(ResourceMsg::Reset(pods))),
+        );
+    }
+    m.size = (200, 60);
+    m
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn measure(label: &str, m: &mut Model, scroll_to_middle: bool) {
+    let theme = Theme::builtin("default").expect("theme");
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+    if scroll_to_middle {
+        for c in &mut m.clusters {
+            c.scroll = c.row_count() / 2;
+        }
+    }
+    for _ in 0..20 {
+        terminal.draw(|f| ui::draw(f, m, &theme)).expect("draw");
+    }
+    let mut samples = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let start = Instant::now();
+        terminal.draw(|f| ui::draw(f, m, &theme)).expect("draw");
+        samples.push(start.elapsed());
+    }
+    let p90 = {
+        let mut s = samples.clone();
+        s.sort();
+        s[s.len() * 9 / 10]
+    };
+    println!(
+        "{label:<48} median {:>8.3} ms   p90 {:>8.3} ms",
+        median(samples).as_secs_f64() * 1e3,
+        p90.as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    println!("render one frame at 200x60 (TestBackend, 500 frames after 20 warm-up)");
+    let mut m = model(1000);
+    measure("3 x 1,000 pods, top of list", &mut m, false);
+    measure("3 x 1,000 pods, scrolled to the middle", &mut m, true);
+    let mut m = model(10_000);
+    measure("3 x 10,000 pods, scrolled to the middle", &mut m, true);
+}

@@ -1,0 +1,129 @@
+//! The event loop: one channel of `Msg`s in, `update` applies them, the screen is redrawn
+//! only when something changed and at most `max_fps` times a second.
+
+mod msg;
+pub mod status;
+mod update;
+pub mod world;
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub use msg::{ClusterMsg, Effect, Msg};
+pub use update::update;
+
+use crate::config::Theme;
+use crate::model::Model;
+
+/// Messages applied before a redraw is considered, so a burst (a relist of 10,000 pods, a
+/// churning cluster) costs one frame, not thousands.
+const MAX_BATCH: usize = 4096;
+
+pub struct App {
+    pub model: Model,
+    rx: mpsc::Receiver<Msg>,
+    quit: bool,
+}
+
+/// What one `pump` did.
+#[derive(Debug, Default)]
+pub struct Pumped {
+    pub applied: usize,
+    pub effects: Vec<Effect>,
+    /// Every sender is gone: nothing will ever change again.
+    pub closed: bool,
+}
+
+impl App {
+    pub fn new(model: Model, rx: mpsc::Receiver<Msg>) -> App {
+        App {
+            model,
+            rx,
+            quit: false,
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Waits for a first message (until `deadline`, or for ever when `None`), then applies
+    /// it and everything already queued, up to a batch.
+    pub async fn pump(&mut self, deadline: Option<Instant>) -> Pumped {
+        let mut out = Pumped::default();
+        let first = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, self.rx.recv()).await {
+                Ok(m) => m,
+                Err(_) => return out,
+            },
+            None => self.rx.recv().await,
+        };
+        let Some(first) = first else {
+            out.closed = true;
+            return out;
+        };
+        self.apply(first, &mut out);
+        while out.applied < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(m) => self.apply(m, &mut out),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    out.closed = true;
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn apply(&mut self, msg: Msg, out: &mut Pumped) {
+        out.applied += 1;
+        for effect in update(&mut self.model, msg) {
+            if effect == Effect::Quit {
+                self.quit = true;
+            }
+            out.effects.push(effect);
+        }
+    }
+}
+
+/// Runs until quit: redraws on change, never faster than `max_fps`, never when idle.
+pub async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    theme: &Theme,
+    max_fps: u32,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let frame = Duration::from_secs(1) / max_fps.max(1);
+    if let Ok(size) = terminal.size() {
+        app.model.size = (size.width, size.height);
+    }
+    terminal.draw(|f| crate::ui::draw(f, &app.model, theme))?;
+    let mut last_draw = Instant::now();
+    loop {
+        let pumped = app.pump(None).await;
+        if app.should_quit() || pumped.closed {
+            return Ok(());
+        }
+        // Keep applying what arrives until the frame budget allows the next draw.
+        let next_frame = last_draw + frame;
+        while Instant::now() < next_frame {
+            let more = app.pump(Some(next_frame)).await;
+            if app.should_quit() {
+                return Ok(());
+            }
+            if more.applied == 0 || more.closed {
+                break;
+            }
+        }
+        terminal.draw(|f| crate::ui::draw(f, &app.model, theme))?;
+        last_draw = Instant::now();
+    }
+}

@@ -1,0 +1,38 @@
+//! Everything that can change the model arrives as a `Msg`; everything the model asks
+//! the outside world to do leaves as an `Effect`.
+
+use chrono::{DateTime, FixedOffset};
+use crossterm::event::KeyEvent;
+
+use crate::model::{DeploymentSummary, EventSummary, PodSummary, ResourceMsg};
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// The clock moved on (sent once a second).
+    Tick(DateTime<FixedOffset>),
+    /// News from one cluster's sources; the index is the pane order.
+    Cluster(usize, ClusterMsg),
+}
+
+#[derive(Debug, Clone)]
+pub enum ClusterMsg {
+    /// The API server answered.
+    Reachable,
+    /// The API server did not answer; `at` is when this was noticed.
+    Unreachable {
+        at: DateTime<FixedOffset>,
+        error: String,
+    },
+    /// A watcher failed while the server still answers (RBAC, bad data …).
+    WatchError(String),
+    Pods(ResourceMsg<PodSummary>),
+    Deployments(ResourceMsg<DeploymentSummary>),
+    Events(ResourceMsg<EventSummary>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+}

@@ -1,0 +1,116 @@
+//! Which clusters to talk to: the configured contexts of a real kubeconfig (live), or an
+//! in-process simulator and the kubeconfig it writes. Past this point the same code runs.
+
+use std::path::{Path, PathBuf};
+
+use kube::config::Kubeconfig;
+
+use crate::config::{ClusterConfig, Config};
+use crate::model::WorldMode;
+use crate::sim::{SimHandle, SimOptions};
+use crate::sources::kubeconfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// Live when every configured context exists in the kubeconfig, else simulated.
+    Auto,
+    Sim,
+    Live,
+}
+
+pub struct World {
+    pub mode: WorldMode,
+    pub kubeconfig: Kubeconfig,
+    pub kubeconfig_path: String,
+    pub clusters: Vec<ClusterConfig>,
+    /// The in-process simulator, when one was started; dropping the world stops it.
+    pub sim: Option<SimHandle>,
+    sim_dir: Option<PathBuf>,
+}
+
+impl World {
+    pub async fn open(
+        config: &Config,
+        kubeconfig_flag: Option<&Path>,
+        choice: Choice,
+    ) -> anyhow::Result<World> {
+        let explicit = kubeconfig_flag.or(config.kubeconfig.as_deref());
+        let loaded = kubeconfig::load(explicit);
+        let live_ready = match &loaded {
+            Ok((kc, _)) => config
+                .clusters
+                .iter()
+                .all(|c| kubeconfig::has_context(kc, &c.context)),
+            Err(_) => false,
+        };
+        let go_live = match choice {
+            Choice::Live => true,
+            Choice::Sim => false,
+            Choice::Auto => live_ready,
+        };
+        if go_live {
+            let (kubeconfig, kubeconfig_path) = loaded?;
+            let mode = if config.simulated {
+                WorldMode::Simulated
+            } else {
+                WorldMode::Live
+            };
+            return Ok(World {
+                mode,
+                kubeconfig,
+                kubeconfig_path,
+                clusters: config.clusters.clone(),
+                sim: None,
+                sim_dir: None,
+            });
+        }
+        if choice == Choice::Auto {
+            match &loaded {
+                Ok(_) => tracing::info!(
+                    "configured contexts not all in the kubeconfig; starting the simulator"
+                ),
+                Err(e) => {
+                    tracing::info!(error = %e, "no usable kubeconfig; starting the simulator")
+                }
+            }
+        }
+        Self::simulated().await
+    }
+
+    async fn simulated() -> anyhow::Result<World> {
+        let dir = std::env::temp_dir().join(format!("control-room-sim-{}", std::process::id()));
+        let sim = crate::sim::start(SimOptions {
+            state_dir: dir.clone(),
+            ..SimOptions::default()
+        })
+        .await?;
+        let path = sim.kubeconfig_path().to_path_buf();
+        let (kubeconfig, kubeconfig_path) = kubeconfig::load(Some(&path))?;
+        let clusters = sim
+            .clusters()
+            .into_iter()
+            .map(|c| ClusterConfig {
+                name: c.name,
+                context: c.context,
+            })
+            .collect();
+        Ok(World {
+            mode: WorldMode::Simulated,
+            kubeconfig,
+            kubeconfig_path,
+            clusters,
+            sim: Some(sim),
+            sim_dir: Some(dir),
+        })
+    }
+
+    /// Stops the simulator (if any) and removes its state directory.
+    pub async fn close(mut self) {
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown().await;
+        }
+        if let Some(dir) = self.sim_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Configuration: embedded defaults, user file, themes.
+//!
+//! Nothing here is global: callers load a [`Config`] and a [`Theme`] once and pass them in.
+
+mod error;
+mod paths;
+mod role;
+mod settings;
+mod style;
+mod theme;
+
+pub use error::{ConfigError, Position, ThemeError};
+pub use paths::{default_config_path, log_file_path, state_dir, user_themes_dir};
+pub use role::Role;
+pub use settings::{ClusterConfig, Config, DEFAULT_CONFIG_TOML, MAX_FPS_RANGE, UiConfig};
+pub use style::parse_color;
+pub use theme::{BUILTIN_THEMES, Theme};

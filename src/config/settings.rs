@@ -1,0 +1,493 @@
+//! The `Config` type: embedded defaults overlaid by the user's file, then validated.
+//!
+//! The user file is deserialized on its own into `ConfigFile`, a mirror of `Config` whose
+//! every field is optional and carries its span, so schema and semantic errors both point
+//! into the user's text. Adding a setting means adding it to `Config`, `ConfigFile`
+//! (and `apply`), and `default.toml`.
+
+use std::collections::HashSet;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::error::{ConfigError, Position, decode_utf8, describe_toml_error};
+use super::paths::default_config_path;
+
+/// The embedded defaults, also a commented example of every setting.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
+
+/// Valid range of `ui.max_fps`.
+pub const MAX_FPS_RANGE: std::ops::RangeInclusive<u32> = 1..=120;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Kubeconfig file to use (else --kubeconfig / KUBECONFIG / ~/.kube/config, decided elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// True when this config was written by `control-room sim` (drives the SIMULATED badge).
+    #[serde(default)]
+    pub simulated: bool,
+    /// `[[cluster]]` in TOML; order = pane order; at least one; names unique.
+    #[serde(rename = "cluster")]
+    pub clusters: Vec<ClusterConfig>,
+    #[serde(default)]
+    pub ui: UiConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Pane title, and how other settings refer to the cluster.
+    pub name: String,
+    /// Kubeconfig context used to reach it.
+    pub context: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Theme name: built-in or `<user_themes_dir>/<name>.toml`.
+    pub theme: String,
+    /// Redraw cap in frames per second, within [`MAX_FPS_RANGE`].
+    pub max_fps: u32,
+    /// Below this terminal width the panes stack/tab instead of sitting side by side.
+    pub narrow_width: u16,
+}
+
+impl Default for UiConfig {
+    /// Same values as `default.toml` (a test keeps them in step).
+    fn default() -> Self {
+        UiConfig {
+            theme: "default".to_string(),
+            max_fps: 30,
+            narrow_width: 120,
+        }
+    }
+}
+
+/// The user's file as written: everything optional, spans kept for error positions.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a control-room config table")]
+struct ConfigFile {
+    kubeconfig: Option<Spanned<PathBuf>>,
+    simulated: Option<bool>,
+    #[serde(rename = "cluster")]
+    clusters: Option<Spanned<Vec<ClusterFile>>>,
+    ui: Option<UiFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a cluster table like { name = \"edge\", context = \"kind-trustusbank-edge\" }"
+)]
+struct ClusterFile {
+    name: Spanned<String>,
+    context: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [ui] table")]
+struct UiFile {
+    theme: Option<Spanned<String>>,
+    /// Signed and wide, so `-5` gets the range message rather than "expected u32".
+    max_fps: Option<Spanned<i64>>,
+    narrow_width: Option<u16>,
+}
+
+/// A setting a semantic check can complain about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Kubeconfig,
+    Clusters,
+    ClusterName(usize),
+    ClusterContext(usize),
+    Theme,
+    MaxFps,
+}
+
+/// Where in the user's file each overridden setting was written.
+#[derive(Default)]
+struct Spans {
+    kubeconfig: Option<Range<usize>>,
+    clusters: Option<Range<usize>>,
+    cluster_names: Vec<Range<usize>>,
+    cluster_contexts: Vec<Range<usize>>,
+    theme: Option<Range<usize>>,
+    max_fps: Option<Range<usize>>,
+}
+
+impl Spans {
+    fn of(&self, field: Field) -> Option<Range<usize>> {
+        match field {
+            Field::Kubeconfig => self.kubeconfig.clone(),
+            Field::Clusters => self.clusters.clone(),
+            Field::ClusterName(i) => self.cluster_names.get(i).cloned(),
+            Field::ClusterContext(i) => self.cluster_contexts.get(i).cloned(),
+            Field::Theme => self.theme.clone(),
+            Field::MaxFps => self.max_fps.clone(),
+        }
+    }
+}
+
+impl ConfigFile {
+    /// Overlay onto `config`: present scalars replace, tables merge by key, arrays replace.
+    fn apply(self, config: &mut Config) -> Spans {
+        let mut spans = Spans::default();
+        if let Some(path) = self.kubeconfig {
+            spans.kubeconfig = Some(path.span());
+            config.kubeconfig = Some(path.into_inner());
+        }
+        if let Some(simulated) = self.simulated {
+            config.simulated = simulated;
+        }
+        if let Some(clusters) = self.clusters {
+            spans.clusters = Some(clusters.span());
+            config.clusters = clusters
+                .into_inner()
+                .into_iter()
+                .map(|c| {
+                    spans.cluster_names.push(c.name.span());
+                    spans.cluster_contexts.push(c.context.span());
+                    ClusterConfig {
+                        name: c.name.into_inner(),
+                        context: c.context.into_inner(),
+                    }
+                })
+                .collect();
+        }
+        if let Some(ui) = self.ui {
+            if let Some(theme) = ui.theme {
+                spans.theme = Some(theme.span());
+                config.ui.theme = theme.into_inner();
+            }
+            if let Some(max_fps) = ui.max_fps {
+                spans.max_fps = Some(max_fps.span());
+                // from_toml_overlay has already rejected values outside MAX_FPS_RANGE.
+                config.ui.max_fps = u32::try_from(*max_fps.get_ref()).unwrap_or(0);
+            }
+            if let Some(narrow_width) = ui.narrow_width {
+                config.ui.narrow_width = narrow_width;
+            }
+        }
+        spans
+    }
+}
+
+impl Config {
+    /// The embedded defaults (`src/config/default.toml`).
+    pub fn defaults() -> Config {
+        // Embedded and covered by tests, so failure here is a build defect, not user input.
+        toml::from_str(DEFAULT_CONFIG_TOML).expect("embedded src/config/default.toml is valid")
+    }
+
+    /// Defaults overlaid by the user file: `explicit` if given (it must exist), else
+    /// [`default_config_path`] if that file exists, else the defaults alone.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        match explicit {
+            Some(path) => Self::load_file(path),
+            None => match default_config_path() {
+                Some(path) if path.exists() => Self::load_file(&path),
+                _ => Ok(Self::defaults()),
+            },
+        }
+    }
+
+    /// Defaults overlaid by the file at `path`. A relative or `~/` `kubeconfig` in the file
+    /// is resolved against the file's directory / the home directory.
+    pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let bytes = fs::read(path).map_err(|cause| ConfigError::Read {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        let origin = path.display().to_string();
+        let text = decode_utf8(&bytes).map_err(|(position, message)| ConfigError::Parse {
+            origin: origin.clone(),
+            position: Some(position),
+            message,
+        })?;
+        let mut config = Self::from_toml_overlay(text, &origin)?;
+        if let Some(kubeconfig) = config.kubeconfig.take() {
+            config.kubeconfig = Some(resolve_path(kubeconfig, path.parent()));
+        }
+        Ok(config)
+    }
+
+    /// Defaults overlaid by the TOML `text`; `origin` names it in errors.
+    pub fn from_toml_overlay(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|err| {
+            let (position, message) = describe_toml_error(&err, text);
+            ConfigError::Parse {
+                origin: origin.to_string(),
+                position,
+                message,
+            }
+        })?;
+        let invalid = |span: Option<Range<usize>>, message: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            position: span.map(|span| Position::at(text, span.start)),
+            message,
+        };
+        if let Some(max_fps) = file.ui.as_ref().and_then(|ui| ui.max_fps.as_ref()) {
+            let value = *max_fps.get_ref();
+            if !u32::try_from(value).is_ok_and(|v| MAX_FPS_RANGE.contains(&v)) {
+                return Err(invalid(Some(max_fps.span()), max_fps_message(value)));
+            }
+        }
+        let mut config = Self::defaults();
+        let spans = file.apply(&mut config);
+        match config.first_violation() {
+            None => Ok(config),
+            Some((field, message)) => Err(invalid(spans.of(field), message)),
+        }
+    }
+
+    /// Semantic checks, for a config assembled in code (e.g. after CLI overrides).
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        match self.first_violation() {
+            None => Ok(()),
+            Some((_, message)) => Err(ConfigError::Invalid {
+                origin: origin.to_string(),
+                position: None,
+                message,
+            }),
+        }
+    }
+
+    /// The TOML a `Config` round-trips through (`control-room sim` writes this).
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+
+    /// The cluster with this name, if configured.
+    pub fn cluster(&self, name: &str) -> Option<&ClusterConfig> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+
+    fn first_violation(&self) -> Option<(Field, String)> {
+        if self
+            .kubeconfig
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Some((Field::Kubeconfig, "kubeconfig must not be empty".into()));
+        }
+        if self.clusters.is_empty() {
+            return Some((
+                Field::Clusters,
+                "at least one [[cluster]] is required".into(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, cluster) in self.clusters.iter().enumerate() {
+            if cluster.name.trim().is_empty() {
+                return Some((
+                    Field::ClusterName(i),
+                    "cluster name must not be empty".into(),
+                ));
+            }
+            if !seen.insert(cluster.name.as_str()) {
+                return Some((
+                    Field::ClusterName(i),
+                    format!(
+                        "duplicate cluster name `{}`, cluster names must be unique",
+                        cluster.name
+                    ),
+                ));
+            }
+            if cluster.context.trim().is_empty() {
+                return Some((
+                    Field::ClusterContext(i),
+                    format!("cluster `{}` has an empty context", cluster.name),
+                ));
+            }
+        }
+        if self.ui.theme.trim().is_empty() {
+            return Some((Field::Theme, "ui.theme must not be empty".into()));
+        }
+        if !MAX_FPS_RANGE.contains(&self.ui.max_fps) {
+            return Some((Field::MaxFps, max_fps_message(self.ui.max_fps.into())));
+        }
+        None
+    }
+}
+
+fn max_fps_message(value: i64) -> String {
+    format!(
+        "ui.max_fps must be between {} and {}, got {value}",
+        MAX_FPS_RANGE.start(),
+        MAX_FPS_RANGE.end()
+    )
+}
+
+/// `~/x` → home/x; relative → against `base` (the config file's directory).
+fn resolve_path(path: PathBuf, base: Option<&Path>) -> PathBuf {
+    if let Ok(rest) = path.strip_prefix("~")
+        && let Some(home) = dirs::home_dir()
+    {
+        return home.join(rest);
+    }
+    match base {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overlay(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_overlay(text, "test.toml")
+    }
+
+    fn err(text: &str) -> String {
+        overlay(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_are_the_walkthrough_topology() {
+        let c = Config::defaults();
+        let pairs: Vec<_> = c
+            .clusters
+            .iter()
+            .map(|c| (c.name.as_str(), c.context.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("edge", "kind-trustusbank-edge"),
+                ("bank", "kind-trustusbank-bank"),
+                ("vendor", "kind-trustusbank-vendor"),
+            ]
+        );
+        assert!(!c.simulated);
+        assert_eq!(c.kubeconfig, None);
+        assert_eq!(c.ui, UiConfig::default());
+        c.validate("defaults").unwrap();
+    }
+
+    #[test]
+    fn empty_overlay_is_the_defaults() {
+        assert_eq!(overlay("").unwrap(), Config::defaults());
+        assert_eq!(overlay("# only a comment\n").unwrap(), Config::defaults());
+    }
+
+    #[test]
+    fn tables_merge_key_by_key() {
+        let c = overlay("[ui]\nmax_fps = 60\n").unwrap();
+        assert_eq!(c.ui.max_fps, 60);
+        assert_eq!(c.ui.theme, "default");
+        assert_eq!(c.ui.narrow_width, 120);
+        assert_eq!(c.clusters, Config::defaults().clusters);
+    }
+
+    #[test]
+    fn arrays_replace_the_default_as_a_whole() {
+        let c = overlay("[[cluster]]\nname = \"solo\"\ncontext = \"kind-solo\"\n").unwrap();
+        assert_eq!(
+            c.clusters,
+            [ClusterConfig {
+                name: "solo".into(),
+                context: "kind-solo".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn schema_errors_point_into_the_user_text() {
+        let e = err("simulated = \"yes\"\n");
+        assert!(
+            e.starts_with("config error in test.toml at line 1, column 13: "),
+            "{e}"
+        );
+        assert!(e.contains("expected a boolean"), "{e}");
+
+        let e = err("\n\nclusterz = 1\n");
+        assert!(e.contains("at line 3, column 1"), "{e}");
+        assert!(
+            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`"),
+            "{e}"
+        );
+
+        let e = err("[ui]\nthem = \"x\"\n");
+        assert!(e.contains("at line 2, column 1"), "{e}");
+        assert!(e.contains("unknown field `them`"), "{e}");
+
+        let e = err("[[cluster]]\nname = \"a\"\n");
+        assert!(e.contains("missing field `context`"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_offending_value() {
+        let e = err("[ui]\nmax_fps = 0\n");
+        assert_eq!(
+            e,
+            "config error in test.toml at line 2, column 11: ui.max_fps must be between 1 and 120, got 0"
+        );
+        let e = err("cluster = []\n");
+        assert!(e.contains("at line 1, column 11"), "{e}");
+        assert!(e.contains("at least one [[cluster]]"), "{e}");
+        let e = err(
+            "[[cluster]]\nname = \"a\"\ncontext = \"x\"\n[[cluster]]\nname = \"a\"\ncontext = \"y\"\n",
+        );
+        assert!(e.contains("at line 5, column 8"), "{e}");
+        assert!(e.contains("duplicate cluster name `a`"), "{e}");
+        let e = err("[[cluster]]\nname = \"a\"\ncontext = \"\"\n");
+        assert!(e.contains("at line 3, column 11"), "{e}");
+        assert!(e.contains("empty context"), "{e}");
+        let e = err("[ui]\ntheme = \" \"\n");
+        assert!(e.contains("at line 2, column 9"), "{e}");
+    }
+
+    #[test]
+    fn validate_reports_without_position() {
+        let mut c = Config::defaults();
+        c.ui.max_fps = 500;
+        let e = c.validate("--max-fps").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config error in --max-fps: ui.max_fps must be between 1 and 120, got 500"
+        );
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let c = Config {
+            kubeconfig: Some("/tmp/sim/kubeconfig".into()),
+            simulated: true,
+            clusters: Config::defaults().clusters,
+            ui: UiConfig {
+                theme: "light".into(),
+                max_fps: 10,
+                narrow_width: 80,
+            },
+        };
+        let text = c.to_toml().unwrap();
+        assert_eq!(overlay(&text).unwrap(), c, "{text}");
+        assert_eq!(
+            overlay(&Config::defaults().to_toml().unwrap()).unwrap(),
+            Config::defaults()
+        );
+    }
+
+    #[test]
+    fn kubeconfig_paths_resolve_against_the_file() {
+        let base = Path::new("/etc/cr");
+        assert_eq!(
+            resolve_path("kc".into(), Some(base)),
+            PathBuf::from("/etc/cr/kc")
+        );
+        assert_eq!(
+            resolve_path("/abs/kc".into(), Some(base)),
+            PathBuf::from("/abs/kc")
+        );
+        if let Some(home) = dirs::home_dir() {
+            assert_eq!(resolve_path("~/kc".into(), Some(base)), home.join("kc"));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The `control-room` command line: the TUI, the headless simulator and the status snapshot.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use tokio::sync::mpsc;
+
+use control_room::app::world::{Choice, World};
+use control_room::app::{self, App, status};
+use control_room::config::{self, Config, Theme};
+use control_room::model::Model;
+use control_room::sim::{self, SimOptions};
+use control_room::sources;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "control-room",
+    version,
+    about = "Terminal control room for the TrustUsBank three-cluster demo"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: Common,
+    /// Colour theme (default, light, high-contrast, or a file in the user themes dir).
+    #[arg(long)]
+    theme: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Config file (TOML) overriding the embedded defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Kubeconfig to read instead of the config's, $KUBECONFIG or ~/.kube/config.
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Always start the embedded simulator.
+    #[arg(long, global = true, conflicts_with = "live")]
+    sim: bool,
+    /// Never start the simulator: use the kubeconfig's contexts even if some are missing.
+    #[arg(long, global = true)]
+    live: bool,
+}
+
+impl Common {
+    fn choice(&self) -> Choice {
+        match (self.sim, self.live) {
+            (true, _) => Choice::Sim,
+            (_, true) => Choice::Live,
+            _ => Choice::Auto,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the simulated three-cluster world until interrupted.
+    Sim(SimArgs),
+    /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct SimArgs {
+    /// Where kubeconfig and control-room.toml are written.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// First API server port (edge); bank and vendor take the next two. Free ports if unset.
+    #[arg(long, value_name = "N")]
+    port_base: Option<u16>,
+    /// Add synthetic workload namespaces until each cluster holds N pods.
+    #[arg(long, value_name = "N")]
+    pods_per_cluster: Option<usize>,
+    /// Pod updates per second across the world.
+    #[arg(long, value_name = "R", default_value_t = 0.0)]
+    churn: f64,
+}
+
+fn main() -> ExitCode {
+    let log_path = config::log_file_path();
+    let help = format!(
+        "Keys: 1-9 focus · Tab next · j/k scroll · z zoom · ? help · q quit\nLog file: {}",
+        log_path.display()
+    );
+    let matches = Cli::command().after_help(help).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let _log_guard = init_logging(&log_path);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("control-room: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli, log_path)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("control-room: {e:#}");
+            tracing::error!(error = format!("{e:#}"), "exiting");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Sim(args)) => {
+            let defaults = SimOptions::default();
+            let opts = SimOptions {
+                state_dir: args.state_dir.unwrap_or(defaults.state_dir),
+                port_base: args.port_base,
+                pods_per_cluster: args.pods_per_cluster,
+                churn_per_sec: args.churn,
+            };
+            sim::run_cli(opts).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Status { json }) => {
+            let config = Config::load(cli.common.config.as_deref())?;
+            let world = World::open(
+                &config,
+                cli.common.kubeconfig.as_deref(),
+                cli.common.choice(),
+            )
+            .await?;
+            let snapshot = status::snapshot(&world).await;
+            world.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&snapshot)?);
+            } else {
+                print!("{}", snapshot.to_text());
+            }
+            Ok(if snapshot.all_reachable() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        None => {
+            run_tui(&cli, log_path).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(cli.common.config.as_deref())?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme_name = cli.theme.clone().unwrap_or_else(|| config.ui.theme.clone());
+    let theme = Theme::load(&theme_name, no_color)?;
+    let world = World::open(
+        &config,
+        cli.common.kubeconfig.as_deref(),
+        cli.common.choice(),
+    )
+    .await?;
+
+    let (tx, rx) = mpsc::channel(8192);
+    let clusters = world
+        .clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.context.clone()))
+        .collect();
+    let mut model = Model::new(world.mode, clusters, sources::clock::now());
+    model.log_path = log_path.display().to_string();
+    model.kubeconfig_path = world.kubeconfig_path.clone();
+    model.side_by_side_min_width = config.ui.narrow_width;
+    let cluster_sources: Vec<_> = world
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            sources::cluster::spawn(i, world.kubeconfig.clone(), c.context.clone(), tx.clone())
+        })
+        .collect();
+    let clock = sources::clock::spawn(tx.clone());
+
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let input = sources::terminal::spawn(tx);
+    let mut app = App::new(model, rx);
+    let result = app::run(&mut terminal, &mut app, &theme, config.ui.max_fps).await;
+    ratatui::restore();
+
+    input.abort();
+    clock.abort();
+    drop(cluster_sources);
+    world.close().await;
+    result
+}
+
+/// Logs go to a file, never to the terminal the TUI draws on. Without a writable state
+/// dir the program still runs, just without a log.
+fn init_logging(path: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROL_ROOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

@@ -1,0 +1,79 @@
+//! The domain state the screen shows: per-cluster slim summaries, focus and layout
+//! choices, the clock. No ratatui and no I/O here, so `app::update` can be tested by
+//! feeding messages and reading the model back.
+
+pub mod cluster;
+pub mod pod;
+
+use chrono::{DateTime, FixedOffset};
+
+pub use cluster::{ClusterModel, Reachability, ResourceMsg};
+pub use pod::{DeploymentSummary, EventSummary, PodKey, PodPhase, PodSummary};
+
+/// Which world the clusters belong to: shown as a badge so nobody mistakes a rehearsal
+/// for the live demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorldMode {
+    Live,
+    Simulated,
+}
+
+impl WorldMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorldMode::Live => "live",
+            WorldMode::Simulated => "sim",
+        }
+    }
+}
+
+/// Everything the UI draws from.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub mode: WorldMode,
+    pub clusters: Vec<ClusterModel>,
+    /// Index into `clusters` of the pane that takes scroll keys.
+    pub focus: usize,
+    pub zoomed: bool,
+    pub show_help: bool,
+    /// Wall clock with the presenter's UTC offset; set by ticks so drawing is pure.
+    pub now: DateTime<FixedOffset>,
+    /// Terminal size, for page-sized scrolling.
+    pub size: (u16, u16),
+    /// Where tracing writes; shown in the help overlay.
+    pub log_path: String,
+    /// Kubeconfig the sources use; shown in the help overlay (useful to point kubectl at the sim).
+    pub kubeconfig_path: String,
+    pub quitting: bool,
+    /// Below this width the panes stack or become tabs instead of standing side by side.
+    pub side_by_side_min_width: u16,
+}
+
+impl Model {
+    pub fn new(
+        mode: WorldMode,
+        clusters: Vec<(String, String)>,
+        now: DateTime<FixedOffset>,
+    ) -> Model {
+        Model {
+            mode,
+            clusters: clusters
+                .into_iter()
+                .map(|(name, context)| ClusterModel::new(name, context))
+                .collect(),
+            focus: 0,
+            zoomed: false,
+            show_help: false,
+            now,
+            size: (80, 24),
+            log_path: String::new(),
+            kubeconfig_path: String::new(),
+            quitting: false,
+            side_by_side_min_width: 120,
+        }
+    }
+
+    pub fn focused(&self) -> Option<&ClusterModel> {
+        self.clusters.get(self.focus)
+    }
+}

@@ -1,0 +1,303 @@
+//! The resource table the simulated API server serves, and the discovery documents built from it.
+//!
+//! One static table drives everything: path routing (`/apis/{g}/{v}/.../{plural}`), kind lookup
+//! for store writes, and the `APIResourceList`s that let kubectl resolve `deploy` or `ap`.
+
+use serde_json::{Value, json};
+
+/// Verbs advertised for every resource. Only reads are served today; when writes land over
+/// HTTP, widen this so kubectl stops refusing them client-side.
+const READ_VERBS: &[&str] = &["get", "list", "watch"];
+
+/// One servable resource type.
+#[derive(Debug)]
+pub struct ResourceDef {
+    pub group: &'static str,
+    pub version: &'static str,
+    /// Plural, lower-case: the path segment (`pods`).
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+}
+
+impl ResourceDef {
+    /// `v1` for the core group, `apps/v1` otherwise.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+/// Positional on purpose: the table below reads as a table.
+#[allow(clippy::too_many_arguments)]
+const fn def(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    short_names: &'static [&'static str],
+    categories: &'static [&'static str],
+) -> ResourceDef {
+    ResourceDef {
+        group,
+        version,
+        plural,
+        singular,
+        kind,
+        namespaced,
+        short_names,
+        categories,
+        verbs: READ_VERBS,
+    }
+}
+
+/// `kubectl get all` expands the `all` category, so the workload kinds carry it.
+const ALL: &[&str] = &["all"];
+
+pub static RESOURCES: &[ResourceDef] = &[
+    def(
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+        &[],
+    ),
+    def("", "v1", "events", "event", "Event", true, &["ev"], &[]),
+    def(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+        &[],
+    ),
+    def("", "v1", "nodes", "node", "Node", false, &["no"], &[]),
+    def("", "v1", "pods", "pod", "Pod", true, &["po"], ALL),
+    def("", "v1", "secrets", "secret", "Secret", true, &[], &[]),
+    def(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        &[],
+    ),
+    def(
+        "",
+        "v1",
+        "services",
+        "service",
+        "Service",
+        true,
+        &["svc"],
+        ALL,
+    ),
+    def(
+        "apps",
+        "v1",
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        true,
+        &["ds"],
+        ALL,
+    ),
+    def(
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        &["deploy"],
+        ALL,
+    ),
+    def(
+        "apps",
+        "v1",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        &["rs"],
+        ALL,
+    ),
+    def(
+        "gateway.networking.k8s.io",
+        "v1",
+        "gateways",
+        "gateway",
+        "Gateway",
+        true,
+        &["gtw"],
+        &[],
+    ),
+    def(
+        "security.istio.io",
+        "v1",
+        "authorizationpolicies",
+        "authorizationpolicy",
+        "AuthorizationPolicy",
+        true,
+        &["ap"],
+        &["istio-io", "security-istio-io"],
+    ),
+];
+
+/// Non-core groups in the order `/apis` lists them.
+const GROUPS: &[(&str, &str)] = &[
+    ("apps", "v1"),
+    ("gateway.networking.k8s.io", "v1"),
+    ("security.istio.io", "v1"),
+];
+
+/// The resource served at `/api/v1/...` (group "") or `/apis/{group}/{version}/...`.
+pub fn lookup_resource(group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// The resource for an object's `apiVersion` + `kind`.
+pub fn lookup_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> {
+    let (group, version) = split_api_version(api_version);
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.kind == kind)
+}
+
+/// `apps/v1` → ("apps", "v1"); `v1` → ("", "v1").
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+/// `GET /version`. The minor version matters: kubectl's dispatcher picks its binary from it.
+pub fn version_info() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": "v1.33.1",
+        "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+        "gitTreeState": "clean",
+        "buildDate": "2025-05-15T08:19:08Z",
+        "goVersion": "go1.24.2",
+        "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+/// `GET /api`.
+pub fn api_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ]
+    })
+}
+
+fn group_doc(name: &str, version: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{name}/{version}"), "version": version});
+    json!({
+        "name": name,
+        "versions": [gv.clone()],
+        "preferredVersion": gv
+    })
+}
+
+/// `GET /apis`.
+pub fn api_group_list() -> Value {
+    let groups: Vec<Value> = GROUPS.iter().map(|(g, v)| group_doc(g, v)).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `GET /apis/{group}`, or None for a group we do not serve.
+pub fn api_group(group: &str) -> Option<Value> {
+    let (name, version) = GROUPS.iter().find(|(g, _)| *g == group)?;
+    let mut doc = group_doc(name, version);
+    if let Some(map) = doc.as_object_mut() {
+        map.insert("kind".into(), json!("APIGroup"));
+        map.insert("apiVersion".into(), json!("v1"));
+    }
+    Some(doc)
+}
+
+/// `GET /api/v1` (group "") or `GET /apis/{group}/{version}`; None when nothing is served there.
+pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .map(|r| {
+            let mut doc = json!({
+                "name": r.plural,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": r.verbs,
+            });
+            if let Some(map) = doc.as_object_mut() {
+                if !r.short_names.is_empty() {
+                    map.insert("shortNames".into(), json!(r.short_names));
+                }
+                if !r.categories.is_empty() {
+                    map.insert("categories".into(), json!(r.categories));
+                }
+            }
+            doc
+        })
+        .collect();
+    if resources.is_empty() {
+        return None;
+    }
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_group_has_resources_and_kinds_round_trip() {
+        for (g, v) in GROUPS {
+            assert!(api_resource_list(g, v).is_some(), "{g}/{v}");
+        }
+        for r in RESOURCES {
+            let found = lookup_kind(&r.api_version(), r.kind).map(|d| d.plural);
+            assert_eq!(found, Some(r.plural));
+        }
+    }
+}

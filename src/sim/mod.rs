@@ -1,0 +1,326 @@
+//! The simulated three-cluster world, served over the Kubernetes API on loopback.
+//!
+//! `start` builds the TrustUsBank world (edge, bank, vendor) into one [`ClusterStore`] per
+//! cluster, serves each on its own `127.0.0.1` port with enough of the API for kubectl and
+//! kube-rs (discovery, get, list, watch), and writes a kubeconfig plus a `control-room.toml`
+//! pointing at it. Tests and simulated controllers change the world through the stores; every
+//! change reaches watchers like a real API server's would.
+
+mod discovery;
+mod history;
+mod ids;
+mod incoming;
+mod kubeconfig;
+mod mesh;
+mod object;
+mod objects;
+mod placement;
+mod query;
+mod scale;
+mod selector;
+mod server;
+mod serving;
+mod status;
+mod store;
+mod watch;
+mod workloads;
+mod world;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use scale::toggle_readiness;
+pub use store::{ClusterStore, DEFAULT_HISTORY_WINDOW, StoreError};
+
+use serving::ClusterServer;
+use world::{CLUSTERS, ClusterSpec};
+
+/// How to run the simulator (the `control-room sim` flags).
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where `kubeconfig` and `control-room.toml` are written (created if missing).
+    pub state_dir: PathBuf,
+    /// `Some(n)`: edge on n, bank on n+1, vendor on n+2. `None`: free ports.
+    pub port_base: Option<u16>,
+    /// Add synthetic `load-NNNN` namespaces until each cluster holds this many pods.
+    pub pods_per_cluster: Option<usize>,
+    /// Pod updates per second across the world (0 = none).
+    pub churn_per_sec: f64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            state_dir: std::env::temp_dir().join("control-room-sim"),
+            port_base: None,
+            pods_per_cluster: None,
+            churn_per_sec: 0.0,
+        }
+    }
+}
+
+/// Knobs tests turn to make rare server behaviour happen quickly. Kept apart from
+/// [`SimOptions`] so the CLI-facing struct stays exactly the flags.
+#[derive(Debug, Clone)]
+pub struct SimTuning {
+    /// Watch events remembered per cluster; watches from before the window get 410 Expired.
+    pub history_window: usize,
+    /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK.
+    pub bookmark_interval: Duration,
+}
+
+impl Default for SimTuning {
+    fn default() -> Self {
+        Self {
+            history_window: DEFAULT_HISTORY_WINDOW,
+            bookmark_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+/// One simulated cluster as control-room's config names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCluster {
+    /// `edge`
+    pub name: String,
+    /// `kind-trustusbank-edge`
+    pub context: String,
+    /// `http://127.0.0.1:PORT`
+    pub server: String,
+}
+
+struct RunningCluster {
+    spec: &'static ClusterSpec,
+    server: ClusterServer,
+}
+
+/// The running simulator. Dropping it stops everything; [`SimHandle::shutdown`] does so and
+/// waits until the ports are free.
+pub struct SimHandle {
+    clusters: Vec<RunningCluster>,
+    kubeconfig: PathBuf,
+    config: PathBuf,
+    churn: Option<JoinHandle<()>>,
+}
+
+/// Start with default tuning.
+pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
+    start_with(opts, SimTuning::default()).await
+}
+
+/// Start with explicit tuning (tests).
+pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<SimHandle> {
+    let mut listeners = Vec::with_capacity(CLUSTERS.len());
+    for (i, spec) in CLUSTERS.iter().enumerate() {
+        let port = match opts.port_base {
+            Some(base) => base
+                .checked_add(i as u16)
+                .with_context(|| format!("port base {base} leaves no port for {}", spec.short))?,
+            None => 0,
+        };
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{port} for cluster {}", spec.short))?;
+        listeners.push(listener);
+    }
+
+    let now = chrono::Utc::now();
+    let mut builds = Vec::with_capacity(CLUSTERS.len());
+    for spec in &CLUSTERS {
+        let store = ClusterStore::new(spec.name, tuning.history_window);
+        let pods_target = opts.pods_per_cluster;
+        // World building is CPU work (thousands of objects at scale): keep it off the runtime.
+        builds.push(tokio::task::spawn_blocking(move || {
+            world::populate(spec, &store, now, pods_target).map(|()| store)
+        }));
+    }
+    let mut clusters = Vec::with_capacity(CLUSTERS.len());
+    for ((spec, build), listener) in CLUSTERS.iter().zip(builds).zip(&listeners) {
+        let store = build.await.context("world builder panicked")??;
+        let port = listener.local_addr()?.port();
+        let server = ClusterServer::new(store, port, tuning.bookmark_interval);
+        clusters.push(RunningCluster { spec, server });
+    }
+
+    let servers: Vec<String> = clusters
+        .iter()
+        .map(|c| server_url(c.server.port()))
+        .collect();
+    let entries: Vec<kubeconfig::ClusterEntry<'_>> = clusters
+        .iter()
+        .zip(&servers)
+        .map(|(c, server)| kubeconfig::ClusterEntry {
+            cluster_name: c.spec.name,
+            context: c.spec.context,
+            short: c.spec.short,
+            server,
+        })
+        .collect();
+    let (kubeconfig, config) = kubeconfig::write_files(&opts.state_dir, &entries)?;
+
+    // Serve only once nothing else can fail, so an error above leaves no server running.
+    for (c, listener) in clusters.iter().zip(listeners) {
+        c.server.serve(listener);
+        tracing::info!(
+            cluster = c.spec.short,
+            port = c.server.port(),
+            "simulated cluster serving"
+        );
+    }
+
+    let stores = clusters.iter().map(|c| c.server.store().clone()).collect();
+    let churn = scale::spawn_churn(stores, opts.churn_per_sec);
+    Ok(SimHandle {
+        clusters,
+        kubeconfig,
+        config,
+        churn,
+    })
+}
+
+fn server_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+impl SimHandle {
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// `DIR/control-room.toml`.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    pub fn clusters(&self) -> Vec<SimCluster> {
+        self.clusters
+            .iter()
+            .map(|c| SimCluster {
+                name: c.spec.short.to_string(),
+                context: c.spec.context.to_string(),
+                server: server_url(c.server.port()),
+            })
+            .collect()
+    }
+
+    /// Accepts the short name (`edge`) or the cluster name (`trustusbank-edge`).
+    fn find(&self, cluster: &str) -> Option<&RunningCluster> {
+        self.clusters
+            .iter()
+            .find(|c| c.spec.short == cluster || c.spec.name == cluster)
+    }
+
+    fn find_or_fail(&self, cluster: &str) -> anyhow::Result<&RunningCluster> {
+        match self.find(cluster) {
+            Some(c) => Ok(c),
+            None => bail!("no simulated cluster named {cluster:?} (edge, bank, vendor)"),
+        }
+    }
+
+    /// The cluster's object store (cheap clone).
+    pub fn store(&self, cluster: &str) -> Option<ClusterStore> {
+        self.find(cluster).map(|c| c.server.store().clone())
+    }
+
+    /// Close the cluster's listener and abort its open connections and watches, as if its API
+    /// server died. The store is kept.
+    pub async fn stop_cluster(&self, cluster: &str) -> anyhow::Result<()> {
+        self.find_or_fail(cluster)?.server.stop().await;
+        Ok(())
+    }
+
+    /// Serve the cluster again on the same port with the same store.
+    pub async fn restart_cluster(&self, cluster: &str) -> anyhow::Result<()> {
+        self.find_or_fail(cluster)?.server.restart().await
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(churn) = self.churn.take() {
+            churn.abort();
+            let _ = churn.await;
+        }
+        for c in &self.clusters {
+            c.server.stop().await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(churn) = self.churn.take() {
+            churn.abort();
+        }
+        for c in &self.clusters {
+            c.server.stop_now();
+        }
+    }
+}
+
+/// The `control-room sim` subcommand: start, print where everything is, run until SIGINT or
+/// SIGTERM.
+pub async fn run_cli(opts: SimOptions) -> anyhow::Result<()> {
+    let sim = start(opts).await?;
+    println!("control-room sim: three simulated clusters are up");
+    println!("  kubeconfig: {}", sim.kubeconfig_path().display());
+    println!("  config:     {}", sim.config_path().display());
+    for c in sim.clusters() {
+        let pods = sim.store(&c.name).map_or(0, |s| s.count("v1", "Pod"));
+        println!(
+            "  {:<7} {:<26} {}  ({pods} pods)",
+            c.name, c.context, c.server
+        );
+    }
+    println!(
+        "try: kubectl --kubeconfig {} --context kind-trustusbank-vendor get pods -A",
+        sim.kubeconfig_path().display()
+    );
+    println!("Ctrl-C to stop.");
+    wait_for_signal().await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<SimHandle>();
+        send_sync::<ClusterStore>();
+    }
+
+    #[tokio::test]
+    async fn unwritable_state_dir_fails_without_leaving_servers() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "not a directory").unwrap();
+        let opts = SimOptions {
+            state_dir: blocker.join("state"),
+            ..SimOptions::default()
+        };
+        assert!(start(opts).await.is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! The HTTP face of one simulated cluster: routing by hand over Kubernetes paths, discovery,
+//! GET, LIST (selectors, paging) and WATCH. Reads only; writes answer 405 until they land.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::discovery::{self, ResourceDef};
+use super::ids;
+use super::object::Stored;
+use super::query::{ListOptions, Query};
+use super::selector::{FieldSelector, LabelSelector};
+use super::status;
+use super::store::ClusterStore;
+use super::watch::{WatchRequest, watch_body};
+
+/// What every request handler of one serving run shares.
+pub struct ServerCtx {
+    pub store: ClusterStore,
+    /// `127.0.0.1:PORT`, for `serverAddressByClientCIDRs`.
+    pub address: String,
+    pub bookmark_interval: Duration,
+    /// Flips to true when this run is stopped; open watches abort on it.
+    pub stop: watch::Receiver<bool>,
+}
+
+pub fn router(ctx: Arc<ServerCtx>) -> Router {
+    Router::new().fallback(handle).with_state(ctx)
+}
+
+enum Route<'a> {
+    Version,
+    Health,
+    Api,
+    Apis,
+    Group(&'a str),
+    GroupVersion(&'a str, &'a str),
+    Resource(ResourcePath<'a>),
+    Unknown,
+}
+
+struct ResourcePath<'a> {
+    group: &'a str,
+    version: &'a str,
+    namespace: Option<&'a str>,
+    plural: &'a str,
+    name: Option<&'a str>,
+}
+
+fn route<'a>(segments: &[&'a str]) -> Route<'a> {
+    match segments {
+        ["version"] => Route::Version,
+        ["healthz" | "livez" | "readyz"] => Route::Health,
+        ["api"] => Route::Api,
+        ["apis"] => Route::Apis,
+        ["api", version] => Route::GroupVersion("", version),
+        ["apis", group] => Route::Group(group),
+        ["apis", group, version] => Route::GroupVersion(group, version),
+        ["api", version, rest @ ..] => resource_route("", version, rest),
+        ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
+        _ => Route::Unknown,
+    }
+}
+
+fn resource_route<'a>(group: &'a str, version: &'a str, rest: &[&'a str]) -> Route<'a> {
+    let (namespace, plural, name) = match rest {
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        // Subresources (log, status, portforward…) are not served yet.
+        _ => return Route::Unknown,
+    };
+    Route::Resource(ResourcePath {
+        group,
+        version,
+        namespace,
+        plural,
+        name,
+    })
+}
+
+async fn handle(State(ctx): State<Arc<ServerCtx>>, method: Method, uri: Uri) -> Response {
+    let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let route = route(&segments);
+    let response = if matches!(route, Route::Unknown) {
+        status::no_route()
+    } else if method != Method::GET && method != Method::HEAD {
+        status::method_not_allowed()
+    } else {
+        match route {
+            Route::Version => ok_json(&discovery::version_info()),
+            Route::Health => ok_text("ok"),
+            Route::Api => ok_json(&discovery::api_versions(&ctx.address)),
+            Route::Apis => ok_json(&discovery::api_group_list()),
+            Route::Group(group) => discovery::api_group(group)
+                .map(|doc| ok_json(&doc))
+                .unwrap_or_else(status::no_route),
+            Route::GroupVersion(group, version) => discovery::api_resource_list(group, version)
+                .map(|doc| ok_json(&doc))
+                .unwrap_or_else(status::no_route),
+            Route::Resource(path) => serve_resource(&ctx, &path, uri.query()),
+            Route::Unknown => status::no_route(),
+        }
+    };
+    tracing::debug!(
+        cluster = ctx.store.cluster(),
+        %method,
+        %uri,
+        status = response.status().as_u16(),
+        "sim request"
+    );
+    response
+}
+
+fn ok_json(doc: &Value) -> Response {
+    status::json_response(StatusCode::OK, doc.to_string())
+}
+
+fn ok_text(text: &'static str) -> Response {
+    let mut response = Response::new(axum::body::Body::from(text));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn serve_resource(ctx: &ServerCtx, path: &ResourcePath<'_>, raw_query: Option<&str>) -> Response {
+    let Some(def) = discovery::lookup_resource(path.group, path.version, path.plural) else {
+        return status::no_route();
+    };
+    if path.namespace.is_some() && !def.namespaced {
+        return status::no_route();
+    }
+    let query = match Query::parse(raw_query) {
+        Ok(q) => q,
+        Err(message) => return status::bad_request(&message),
+    };
+    match path.name {
+        Some(name) => {
+            if def.namespaced && path.namespace.is_none() {
+                return status::no_route();
+            }
+            let (kind, _) = ctx.store.kind_for(def);
+            match ctx
+                .store
+                .get_stored(kind, path.namespace.unwrap_or(""), name)
+            {
+                Some(obj) => status::json_response(StatusCode::OK, obj.typed_json()),
+                None => status::not_found(def.plural, name),
+            }
+        }
+        None => {
+            list_or_watch(ctx, def, path.namespace, &query).unwrap_or_else(ListError::into_response)
+        }
+    }
+}
+
+/// Why a list or watch request is refused before any work.
+enum ListError {
+    BadRequest(String),
+    ContinueExpired,
+}
+
+impl ListError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::BadRequest(message) => status::bad_request(&message),
+            Self::ContinueExpired => status::continue_expired(),
+        }
+    }
+}
+
+fn list_or_watch(
+    ctx: &ServerCtx,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    query: &Query,
+) -> Result<Response, ListError> {
+    let bad = ListError::BadRequest;
+    let opts = ListOptions::from_query(query).map_err(bad)?;
+    let labels = LabelSelector::parse(&opts.label_selector).map_err(bad)?;
+    let fields = FieldSelector::parse(&opts.field_selector, def.kind).map_err(bad)?;
+    let (kind, info) = ctx.store.kind_for(def);
+    if opts.watch {
+        let req = WatchRequest {
+            kind,
+            info,
+            namespace: namespace.map(str::to_string),
+            labels,
+            fields,
+            start: opts.watch_start(),
+            bookmarks: opts.allow_bookmarks,
+            timeout: opts.timeout,
+        };
+        let body = watch_body(
+            ctx.store.clone(),
+            req,
+            ctx.bookmark_interval,
+            ctx.stop.clone(),
+        );
+        return Ok(status::json_response(StatusCode::OK, body));
+    }
+
+    let resume = match &opts.continue_token {
+        Some(token) => Some(ContinueToken::decode(token).ok_or_else(|| {
+            ListError::BadRequest(
+                "continue key is not valid: incorrect encoded start resourceVersion".into(),
+            )
+        })?),
+        None => None,
+    };
+    if let Some(token) = &resume
+        && ctx.store.check_not_expired(token.rv).is_err()
+    {
+        return Err(ListError::ContinueExpired);
+    }
+    let after = resume.as_ref().map(|t| (t.ns.as_str(), t.name.as_str()));
+    let (objects, snapshot_rv) = ctx.store.snapshot(kind, namespace, after);
+    // Every page of one list reports the first page's version, so a watch started from it
+    // replays whatever changed while the client was paging.
+    let rv = resume.as_ref().map_or(snapshot_rv, |t| t.rv);
+    let limit = opts
+        .limit
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(usize::MAX);
+    let mut items: Vec<&Arc<Stored>> = Vec::new();
+    let mut remaining = 0u64;
+    for obj in objects
+        .iter()
+        .filter(|o| labels.matches(o) && fields.matches(o))
+    {
+        if items.len() < limit {
+            items.push(obj);
+        } else {
+            remaining += 1;
+        }
+    }
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if remaining > 0
+        && let Some(last) = items.last()
+    {
+        let token = ContinueToken {
+            rv,
+            ns: last.namespace.to_string(),
+            name: last.name.to_string(),
+        };
+        metadata["continue"] = json!(token.encode());
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    Ok(status::json_response(
+        StatusCode::OK,
+        list_body(
+            &format!("{}List", def.kind),
+            &info.api_version,
+            &metadata,
+            &items,
+        ),
+    ))
+}
+
+/// `{"kind":"PodList",…,"items":[…]}` by concatenating stored bodies.
+fn list_body(kind: &str, api_version: &str, metadata: &Value, items: &[&Arc<Stored>]) -> String {
+    let size: usize = items.iter().map(|o| o.body.len() + 1).sum();
+    let mut out = String::with_capacity(size + 256);
+    out.push_str(&format!(
+        "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{},\"items\":[",
+        Value::from(kind),
+        Value::from(api_version),
+        metadata
+    ));
+    for (i, obj) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&obj.body);
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Where the next page starts: opaque to clients (hex of a small JSON document).
+struct ContinueToken {
+    rv: u64,
+    ns: String,
+    name: String,
+}
+
+impl ContinueToken {
+    fn encode(&self) -> String {
+        let doc = json!({"rv": self.rv, "ns": self.ns, "name": self.name});
+        ids::hex_encode(doc.to_string().as_bytes())
+    }
+
+    fn decode(token: &str) -> Option<Self> {
+        let bytes = ids::hex_decode(token)?;
+        let doc: Value = serde_json::from_slice(&bytes).ok()?;
+        Some(Self {
+            rv: doc.get("rv")?.as_u64()?,
+            ns: doc.get("ns")?.as_str()?.to_string(),
+            name: doc.get("name")?.as_str()?.to_string(),
+        })
+    }
+}

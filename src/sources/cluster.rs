@@ -1,0 +1,178 @@
+//! One cluster's sources: a reachability probe and watchers for pods, deployments and
+//! events, each mapped at once into slim summaries and sent as `Msg::Cluster`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::config::Kubeconfig;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+
+use super::backoff::QuickBackoff;
+use super::clock;
+use super::kubeconfig;
+use crate::app::{ClusterMsg, Msg};
+use crate::model::{DeploymentSummary, EventSummary, PodKey, PodSummary, ResourceMsg};
+
+const PROBE_INTERVAL_UP: Duration = Duration::from_secs(5);
+const PROBE_INTERVAL_DOWN: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Starts every source for cluster `index`; they stop when the receiver is dropped or
+/// the returned set is dropped.
+pub fn spawn(
+    index: usize,
+    kubeconfig: Kubeconfig,
+    context: String,
+    tx: mpsc::Sender<Msg>,
+) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    set.spawn(async move {
+        let client = loop {
+            match kubeconfig::client(&kubeconfig, &context).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    let msg = ClusterMsg::Unreachable {
+                        at: clock::now(),
+                        error: e.to_string(),
+                    };
+                    if tx.send(Msg::Cluster(index, msg)).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        };
+        run(index, client, tx).await;
+    });
+    set
+}
+
+async fn run(index: usize, client: Client, tx: mpsc::Sender<Msg>) {
+    // Watch errors wake the probe so a lost cluster shows as such within a second.
+    let wake = Arc::new(Notify::new());
+    let mut tasks = JoinSet::new();
+    tasks.spawn(probe(index, client.clone(), tx.clone(), wake.clone()));
+    tasks.spawn(watch::<Pod, _>(
+        Api::all(client.clone()),
+        index,
+        tx.clone(),
+        wake.clone(),
+        PodSummary::from_pod,
+        PodSummary::key,
+        ClusterMsg::Pods,
+    ));
+    tasks.spawn(watch::<Deployment, _>(
+        Api::all(client.clone()),
+        index,
+        tx.clone(),
+        wake.clone(),
+        DeploymentSummary::from_deployment,
+        DeploymentSummary::key,
+        ClusterMsg::Deployments,
+    ));
+    tasks.spawn(watch::<Event, _>(
+        Api::all(client),
+        index,
+        tx,
+        wake,
+        EventSummary::from_event,
+        EventSummary::key,
+        ClusterMsg::Events,
+    ));
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn probe(index: usize, client: Client, tx: mpsc::Sender<Msg>, wake: Arc<Notify>) {
+    let mut up: Option<bool> = None;
+    loop {
+        let answer = tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await;
+        let msg = match answer {
+            Ok(Ok(_)) if up != Some(true) => {
+                up = Some(true);
+                Some(ClusterMsg::Reachable)
+            }
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                up = Some(false);
+                Some(ClusterMsg::Unreachable {
+                    at: clock::now(),
+                    error: short_error(&e.to_string()),
+                })
+            }
+            Err(_) => {
+                up = Some(false);
+                Some(ClusterMsg::Unreachable {
+                    at: clock::now(),
+                    error: format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
+                })
+            }
+        };
+        if let Some(msg) = msg
+            && tx.send(Msg::Cluster(index, msg)).await.is_err()
+        {
+            return;
+        }
+        let interval = if up == Some(true) {
+            PROBE_INTERVAL_UP
+        } else {
+            PROBE_INTERVAL_DOWN
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+/// Errors from hyper chains get long; the pane has one line for them.
+fn short_error(e: &str) -> String {
+    e.split(": ").last().unwrap_or(e).to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn watch<K, S>(
+    api: Api<K>,
+    index: usize,
+    tx: mpsc::Sender<Msg>,
+    wake: Arc<Notify>,
+    summarize: fn(&K) -> S,
+    key: fn(&S) -> PodKey,
+    wrap: fn(ResourceMsg<S>) -> ClusterMsg,
+) where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    S: Send + 'static,
+{
+    let stream = watcher(api, watcher::Config::default()).backoff(QuickBackoff::default());
+    let mut stream = std::pin::pin!(stream);
+    let mut initial: Vec<S> = Vec::new();
+    while let Some(item) = stream.next().await {
+        let msg = match item {
+            Ok(watcher::Event::Init) => {
+                initial.clear();
+                continue;
+            }
+            Ok(watcher::Event::InitApply(obj)) => {
+                initial.push(summarize(&obj));
+                continue;
+            }
+            Ok(watcher::Event::InitDone) => wrap(ResourceMsg::Reset(std::mem::take(&mut initial))),
+            Ok(watcher::Event::Apply(obj)) => wrap(ResourceMsg::Applied(summarize(&obj))),
+            Ok(watcher::Event::Delete(obj)) => wrap(ResourceMsg::Deleted(key(&summarize(&obj)))),
+            Err(e) => {
+                tracing::debug!(cluster = index, error = %e, "watch failed; retrying");
+                wake.notify_one();
+                ClusterMsg::WatchError(short_error(&e.to_string()))
+            }
+        };
+        if tx.send(Msg::Cluster(index, msg)).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Async tasks that watch the outside world and report as `Msg`s. They never touch the
+//! model; each owns its reconnect/backoff and reports its own health.
+
+pub mod backoff;
+pub mod clock;
+pub mod cluster;
+pub mod kubeconfig;
+pub mod terminal;

@@ -1,0 +1,435 @@
+//! A cluster pane: title with reachability and ready/total, then pods grouped by
+//! namespace. Zoomed, it also shows the cluster's deployments and recent events.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::format::{age, fit, pad};
+use super::layout::{Arrangement, ScreenAreas};
+use crate::config::{Role, Theme};
+use crate::model::cluster::NamespaceCount;
+use crate::model::{ClusterModel, Model, PodPhase, PodSummary, Reachability};
+
+/// Pane inner width from which the image tag gets its own column.
+const TAG_COLUMN_MIN_WIDTH: u16 = 70;
+
+pub fn draw_body(frame: &mut Frame, areas: &ScreenAreas, model: &Model, theme: &Theme) {
+    if let Some(tabs) = areas.tabs {
+        draw_tabs(frame, tabs, model, theme);
+    }
+    for &(i, area) in &areas.panes {
+        let Some(cluster) = model.clusters.get(i) else {
+            continue;
+        };
+        let focused = i == model.focus;
+        if areas.arrangement == Arrangement::Zoomed {
+            draw_zoomed(frame, area, cluster, model, theme);
+        } else {
+            draw_pane(frame, area, cluster, i, focused, model, theme);
+        }
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let mut spans = Vec::new();
+    for (i, c) in model.clusters.iter().enumerate() {
+        let style = if i == model.focus {
+            theme.style(Role::Selection)
+        } else {
+            theme.style(Role::Text)
+        };
+        spans.push(Span::styled(format!(" {} {} ", i + 1, c.name), style));
+        let (mark, role) = status_mark(c);
+        spans.push(Span::styled(format!("{mark} "), theme.style(role)));
+        spans.push(Span::styled("│", theme.style(Role::Border)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Short status for titles and tabs: ready/total, or why there is none.
+fn status_mark(c: &ClusterModel) -> (String, Role) {
+    match &c.reach {
+        Reachability::Unreachable { .. } => ("✖ unreachable".to_string(), Role::Danger),
+        Reachability::Connecting if !c.pods_synced => ("… connecting".to_string(), Role::Muted),
+        _ if !c.pods_synced => ("… listing".to_string(), Role::Muted),
+        _ => {
+            let role = if c.pods_ready == c.pods_total() {
+                Role::Ok
+            } else {
+                Role::Warn
+            };
+            (format!("● {}/{} ready", c.pods_ready, c.pods_total()), role)
+        }
+    }
+}
+
+fn pane_block<'a>(c: &'a ClusterModel, index: usize, focused: bool, theme: &Theme) -> Block<'a> {
+    let border = if focused {
+        Role::BorderFocus
+    } else {
+        Role::Border
+    };
+    let (mark, role) = status_mark(c);
+    Block::bordered()
+        .border_style(theme.style(border))
+        .title_top(Line::from(vec![
+            Span::styled(format!(" {} ", index + 1), theme.style(Role::Muted)),
+            Span::styled(c.name.as_str(), theme.style(Role::Title)),
+            Span::styled(format!(" · {} ", c.context), theme.style(Role::Muted)),
+        ]))
+        .title_top(Line::from(Span::styled(format!(" {mark} "), theme.style(role))).right_aligned())
+}
+
+fn draw_pane(
+    frame: &mut Frame,
+    area: Rect,
+    c: &ClusterModel,
+    index: usize,
+    focused: bool,
+    model: &Model,
+    theme: &Theme,
+) {
+    let block = pane_block(c, index, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines = pod_lines(c, inner, model, theme);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_zoomed(frame: &mut Frame, area: Rect, c: &ClusterModel, model: &Model, theme: &Theme) {
+    let wide = area.width >= 110;
+    let (pods_area, side) = if wide {
+        let [l, r] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(area);
+        (l, r)
+    } else {
+        let [t, b] =
+            Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area);
+        (t, b)
+    };
+    draw_pane(frame, pods_area, c, model.focus, true, model, theme);
+    let [deploy_area, events_area] =
+        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(side);
+    draw_deployments(frame, deploy_area, c, theme);
+    draw_events(frame, events_area, c, model, theme);
+}
+
+fn draw_deployments(frame: &mut Frame, area: Rect, c: &ClusterModel, theme: &Theme) {
+    let block = Block::bordered()
+        .border_style(theme.style(Role::Border))
+        .title(Span::styled(
+            format!(" deployments ({}) ", c.deployments.len()),
+            theme.style(Role::Title),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let lines: Vec<Line> = c
+        .deployments
+        .values()
+        .take(usize::from(inner.height))
+        .map(|d| {
+            let done = d.updated >= d.replicas
+                && d.available >= d.replicas
+                && d.observed_generation >= d.generation;
+            let role = if done { Role::Ok } else { Role::Warn };
+            let image = d
+                .image
+                .as_deref()
+                .map(crate::model::pod::image_tag)
+                .unwrap_or_default();
+            let right = format!(" {}/{} {}", d.ready, d.replicas, image);
+            let name_width = width.saturating_sub(right.chars().count());
+            Line::from(vec![
+                Span::styled(
+                    pad(&format!("{}/{}", d.namespace, d.name), name_width),
+                    theme.style(Role::Text),
+                ),
+                Span::styled(right, theme.style(role)),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_events(frame: &mut Frame, area: Rect, c: &ClusterModel, model: &Model, theme: &Theme) {
+    let block = Block::bordered()
+        .border_style(theme.style(Role::Border))
+        .title(Span::styled(" recent events ", theme.style(Role::Title)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let lines: Vec<Line> = c
+        .events
+        .iter()
+        .rev()
+        .take(usize::from(inner.height))
+        .map(|e| {
+            let role = if e.warning { Role::Warn } else { Role::Muted };
+            let when = age(e.last_seen, model.now);
+            let head = format!("{when:>4} {} {} ", e.reason, e.object);
+            let rest = fit(
+                &e.message,
+                width.saturating_sub(head.chars().count()),
+                false,
+            );
+            Line::from(vec![
+                Span::styled(head, theme.style(role)),
+                Span::styled(rest, theme.style(Role::Text)),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Column widths of the pod table for a pane of this inner width; every width includes
+/// the space that separates the column from the next.
+struct Columns {
+    name: usize,
+    ready: usize,
+    status: usize,
+    restarts: usize,
+    age: usize,
+    tag: usize,
+}
+
+impl Columns {
+    fn for_width(width: u16) -> Columns {
+        let mut cols = if width >= TAG_COLUMN_MIN_WIDTH {
+            Columns {
+                name: 0,
+                ready: 6,
+                status: 18,
+                restarts: 5,
+                age: 5,
+                tag: 16,
+            }
+        } else {
+            Columns {
+                name: 0,
+                ready: 4,
+                status: 12,
+                restarts: 4,
+                age: 4,
+                tag: 0,
+            }
+        };
+        let fixed = cols.ready + cols.status + cols.restarts + cols.age + cols.tag;
+        cols.name = usize::from(width).saturating_sub(fixed).max(8);
+        cols
+    }
+}
+
+/// `s` in a column of `width`, the last of which stays blank as the separator.
+fn cell(s: &str, width: usize) -> String {
+    let mut out = pad(s, width.saturating_sub(1));
+    out.push(' ');
+    out
+}
+
+fn pod_lines<'a>(c: &'a ClusterModel, inner: Rect, model: &Model, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = Vec::with_capacity(usize::from(inner.height));
+    let width = usize::from(inner.width);
+    let cols = Columns::for_width(inner.width);
+    let dim = matches!(c.reach, Reachability::Unreachable { .. });
+
+    match &c.reach {
+        Reachability::Unreachable { since, error } => {
+            lines.push(Line::styled(
+                fit(
+                    &format!("unreachable since {} — retrying", since.format("%H:%M:%S")),
+                    width,
+                    false,
+                ),
+                theme.style(Role::Danger),
+            ));
+            lines.push(Line::styled(
+                fit(error, width, false),
+                theme.style(Role::Muted),
+            ));
+        }
+        _ if !c.pods_synced => {
+            lines.push(Line::styled(
+                fit(&format!("connecting to {} …", c.context), width, false),
+                theme.style(Role::Muted),
+            ));
+            return lines;
+        }
+        _ => {
+            if let Some(err) = &c.last_error {
+                lines.push(Line::styled(
+                    fit(&format!("watch: {err}"), width, false),
+                    theme.style(Role::Warn),
+                ));
+            }
+        }
+    }
+
+    let mut header = format!(
+        "{}{}{}{}{}",
+        cell("NAME", cols.name),
+        cell(if cols.ready >= 6 { "READY" } else { "RDY" }, cols.ready),
+        cell("STATUS", cols.status),
+        cell("RST", cols.restarts),
+        cell("AGE", cols.age)
+    );
+    if cols.tag > 0 {
+        header.push_str(&cell("TAG", cols.tag));
+    }
+    lines.push(Line::styled(
+        header,
+        theme.style(if dim { Role::Unreachable } else { Role::Muted }),
+    ));
+
+    // Rows before `scroll` are skipped a namespace at a time, so a scrolled pane with tens
+    // of thousands of pods still costs only what is visible.
+    let height = usize::from(inner.height);
+    let mut row = 0usize;
+    for (ns, count) in c.namespace_order() {
+        if lines.len() >= height {
+            break;
+        }
+        let ns_rows = count.total + 1;
+        if row + ns_rows <= c.scroll {
+            row += ns_rows;
+            continue;
+        }
+        if row >= c.scroll {
+            lines.push(namespace_line(ns, count, width, dim, theme));
+        }
+        row += 1;
+        let skip = c.scroll.saturating_sub(row);
+        row += skip;
+        for pod in c.pods_in(ns).skip(skip) {
+            if lines.len() >= height {
+                break;
+            }
+            lines.push(pod_line(pod, &cols, dim, model, theme));
+            row += 1;
+        }
+    }
+    lines
+}
+
+fn namespace_line<'a>(
+    ns: &str,
+    count: &NamespaceCount,
+    width: usize,
+    dim: bool,
+    theme: &Theme,
+) -> Line<'a> {
+    let right = format!(" {}/{}", count.ready, count.total);
+    let left = fit(
+        &format!("▾ {ns}"),
+        width.saturating_sub(right.chars().count()),
+        false,
+    );
+    let role = if dim {
+        Role::Unreachable
+    } else if count.ready == count.total {
+        Role::Accent
+    } else {
+        Role::Warn
+    };
+    let gap = width.saturating_sub(left.chars().count() + right.chars().count());
+    Line::from(vec![
+        Span::styled(left, theme.style(Role::Accent).patch(theme.style(role))),
+        Span::raw(" ".repeat(gap)),
+        Span::styled(right, theme.style(role)),
+    ])
+}
+
+fn phase_role(pod: &PodSummary) -> Role {
+    match &pod.phase {
+        PodPhase::Running if pod.is_ready() => Role::Ok,
+        PodPhase::Running | PodPhase::Starting(_) => Role::Warn,
+        PodPhase::Failing(_) => Role::Danger,
+        PodPhase::Terminating => Role::Info,
+        PodPhase::Done(_) | PodPhase::Unknown(_) => Role::Muted,
+    }
+}
+
+fn pod_line<'a>(
+    pod: &PodSummary,
+    cols: &Columns,
+    dim: bool,
+    model: &Model,
+    theme: &Theme,
+) -> Line<'a> {
+    let style = |role: Role| -> Style {
+        if dim {
+            theme.style(Role::Unreachable)
+        } else {
+            theme.style(role)
+        }
+    };
+    let mut spans = Vec::with_capacity(7);
+    // Narrow panes have no tag column: the tag follows the name, which gives way to it,
+    // because `1.0.0` vs `1.0.0-rugpull` is the thing the audience must see.
+    let inline_tag = if cols.tag == 0 {
+        pod.image_tag.as_deref()
+    } else {
+        None
+    };
+    let name_room = cols.name.saturating_sub(3);
+    match inline_tag {
+        Some(tag) => {
+            let tag = fit(tag, name_room * 2 / 3, false);
+            let name = fit(
+                &pod.name,
+                name_room.saturating_sub(tag.chars().count() + 1),
+                false,
+            );
+            let used = 2 + name.chars().count() + 1 + tag.chars().count();
+            spans.push(Span::styled(format!("  {name} "), style(Role::Text)));
+            spans.push(Span::styled(tag, style(Role::Accent)));
+            spans.push(Span::raw(" ".repeat(cols.name.saturating_sub(used))));
+        }
+        None => spans.push(Span::styled(
+            format!(
+                "  {}",
+                cell(
+                    &fit(&pod.name, name_room, true),
+                    cols.name.saturating_sub(2)
+                )
+            ),
+            style(Role::Text),
+        )),
+    }
+    let ready_role = if pod.ready == pod.containers {
+        Role::Text
+    } else {
+        Role::Warn
+    };
+    spans.push(Span::styled(
+        cell(&format!("{}/{}", pod.ready, pod.containers), cols.ready),
+        style(ready_role),
+    ));
+    spans.push(Span::styled(
+        cell(pod.phase.label(), cols.status),
+        style(phase_role(pod)),
+    ));
+    let restart_role = if pod.restarts > 0 {
+        Role::Warn
+    } else {
+        Role::Text
+    };
+    spans.push(Span::styled(
+        cell(&pod.restarts.to_string(), cols.restarts),
+        style(restart_role),
+    ));
+    spans.push(Span::styled(
+        cell(&age(pod.created, model.now), cols.age),
+        style(Role::Muted),
+    ));
+    if cols.tag > 0 {
+        spans.push(Span::styled(
+            cell(pod.image_tag.as_deref().unwrap_or(""), cols.tag),
+            style(Role::Accent),
+        ));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,51 @@
+//! Header (title, world badge, act area, clock) and footer (key hints).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::config::{Role, Theme};
+use crate::model::{Model, WorldMode};
+
+pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let badge = match model.mode {
+        WorldMode::Simulated => Span::styled(" SIMULATED ", theme.style(Role::BadgeSim)),
+        WorldMode::Live => Span::styled(" LIVE ", theme.style(Role::BadgeLive)),
+    };
+    let clock = model.now.format("%H:%M:%S").to_string();
+    let left = vec![
+        Span::styled(" control-room ", theme.style(Role::Title)),
+        badge,
+        Span::styled("  act ", theme.style(Role::Muted)),
+        Span::styled("—", theme.style(Role::Muted)),
+    ];
+    let left_width: usize = left.iter().map(|s| s.content.chars().count()).sum();
+    let gap = usize::from(area.width).saturating_sub(left_width + clock.len() + 1);
+    let mut spans = left;
+    spans.push(Span::raw(" ".repeat(gap)));
+    spans.push(Span::styled(clock, theme.style(Role::Header)));
+    spans.push(Span::raw(" "));
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.style(Role::Header)),
+        area,
+    );
+}
+
+const HINTS: &[(&str, &str)] = &[
+    ("1-9", "focus"),
+    ("Tab", "next"),
+    ("j/k", "scroll"),
+    ("z", "zoom"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+
+pub fn draw_footer(frame: &mut Frame, area: Rect, _model: &Model, theme: &Theme) {
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what) in HINTS {
+        spans.push(Span::styled(*key, theme.style(Role::Accent)));
+        spans.push(Span::styled(format!(" {what}  "), theme.style(Role::Muted)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

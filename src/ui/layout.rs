@@ -1,0 +1,93 @@
+//! Where each pane goes for a given terminal size: side by side when wide, stacked when
+//! narrow but tall, tabbed when small; zoom gives the focused pane the whole body.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use crate::model::Model;
+
+/// Below this height stacked panes get too short to be useful.
+const STACKED_MIN_HEIGHT: u16 = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrangement {
+    SideBySide,
+    Stacked,
+    Tabbed,
+    Zoomed,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScreenAreas {
+    pub header: Rect,
+    pub footer: Rect,
+    /// Tab bar, only in tabbed and zoomed arrangements.
+    pub tabs: Option<Rect>,
+    /// One rect per cluster pane drawn, with the cluster index it shows.
+    pub panes: Vec<(usize, Rect)>,
+    pub arrangement: Arrangement,
+}
+
+pub fn arrangement(area: Rect, model: &Model) -> Arrangement {
+    let side_by_side_min = model.side_by_side_min_width;
+    let n = model.clusters.len().max(1) as u16;
+    if model.zoomed {
+        Arrangement::Zoomed
+    } else if n == 1 || area.width >= side_by_side_min.max(40 * n) {
+        Arrangement::SideBySide
+    } else if area.height >= STACKED_MIN_HEIGHT.max(10 * n + 4) {
+        Arrangement::Stacked
+    } else {
+        Arrangement::Tabbed
+    }
+}
+
+pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let arrangement = arrangement(area, model);
+    let n = model.clusters.len();
+    let (tabs, panes) = match arrangement {
+        Arrangement::SideBySide => {
+            let rects =
+                Layout::horizontal(vec![Constraint::Ratio(1, n.max(1) as u32); n]).split(body);
+            (None, rects.iter().copied().enumerate().collect())
+        }
+        Arrangement::Stacked => {
+            let rects =
+                Layout::vertical(vec![Constraint::Ratio(1, n.max(1) as u32); n]).split(body);
+            (None, rects.iter().copied().enumerate().collect())
+        }
+        Arrangement::Tabbed | Arrangement::Zoomed => {
+            let [tabs, pane] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+            (
+                Some(tabs),
+                vec![(model.focus.min(n.saturating_sub(1)), pane)],
+            )
+        }
+    };
+    ScreenAreas {
+        header,
+        footer,
+        tabs,
+        panes,
+        arrangement,
+    }
+}
+
+/// Rows of pod list visible in the focused pane: what PgUp/PgDn move by.
+pub fn page_rows(model: &Model) -> usize {
+    let (w, h) = model.size;
+    let areas = screen(Rect::new(0, 0, w, h), model);
+    areas
+        .panes
+        .iter()
+        .find(|(i, _)| *i == model.focus)
+        .map(|(_, r)| usize::from(r.height.saturating_sub(3)))
+        .unwrap_or(1)
+        .max(1)
+}

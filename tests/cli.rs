@@ -1,0 +1,190 @@
+//! The command line as scripts use it: `sim` headless, `status --json`, `--help`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_control-room");
+
+/// Isolates a run from the user's config, state and kubeconfig.
+fn command(home: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("KUBECONFIG", home.join("no-such-kubeconfig"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+struct SimProcess {
+    child: Child,
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `control-room sim` and waits until it has printed where its files are.
+fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
+    let mut child = command(home)
+        .args(["sim", "--state-dir"])
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut printed = String::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            printed.push_str(&line);
+            printed.push('\n');
+        }
+        if state.join("control-room.toml").exists() && printed.contains("control-room.toml") {
+            return (SimProcess { child }, printed);
+        }
+    }
+    panic!("sim did not announce its files; printed:\n{printed}");
+}
+
+#[test]
+fn help_names_the_log_file_and_subcommands() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = command(home.path()).arg("--help").output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("control-room.log"), "{text}");
+    assert!(
+        text.contains(&home.path().join("state").display().to_string()),
+        "{text}"
+    );
+    for word in [
+        "sim",
+        "status",
+        "--config",
+        "--kubeconfig",
+        "--theme",
+        "--live",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+}
+
+#[test]
+fn status_json_in_process_sim() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = command(home.path())
+        .args(["status", "--json"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["mode"], "sim", "no contexts → simulator: {v}");
+    let clusters = v["clusters"].as_array().expect("clusters");
+    let names: Vec<_> = clusters
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["edge", "bank", "vendor"]);
+    for c in clusters {
+        assert_eq!(c["reachable"], true, "{c}");
+        assert!(c["pods_total"].as_u64().unwrap_or(0) > 5, "{c}");
+        assert_eq!(c["pods_ready"], c["pods_total"], "{c}");
+        assert!(
+            c["context"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("kind-trustusbank-")
+        );
+    }
+}
+
+#[test]
+fn status_against_headless_sim_then_unreachable() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let state = home.path().join("sim");
+    let (sim, printed) = start_sim(home.path(), &state);
+    assert!(
+        printed.contains(&state.join("kubeconfig").display().to_string()),
+        "{printed}"
+    );
+    let config = state.join("control-room.toml");
+
+    let out = command(home.path())
+        .args(["status", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["mode"], "sim",
+        "a sim-written config is labelled sim: {v}"
+    );
+    assert!(
+        v["clusters"]
+            .as_array()
+            .is_some_and(|c| c.len() == 3 && c.iter().all(|c| c["reachable"] == true))
+    );
+
+    drop(sim);
+    let out = command(home.path())
+        .args(["status", "--json", "--live", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "unreachable clusters → exit 1");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for c in v["clusters"].as_array().expect("clusters") {
+        assert_eq!(c["reachable"], false, "{c}");
+        assert!(c["error"].as_str().is_some_and(|e| !e.is_empty()), "{c}");
+    }
+
+    let text = command(home.path())
+        .args(["status", "--live", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        table.contains("CLUSTER") && table.contains("vendor") && table.contains(" no "),
+        "{table}"
+    );
+}
+
+#[test]
+fn bad_config_is_reported_with_position() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let config = home.path().join("bad.toml");
+    std::fs::write(&config, "simulated = \"yes\"\n").expect("write");
+    let out = command(home.path())
+        .args(["status", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 1"), "{err}");
+}

@@ -1,0 +1,219 @@
+//! Whole-screen snapshots from a fixed model at the sizes presenters use.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use control_room::app::{ClusterMsg, Msg, update};
+use control_room::config::Theme;
+use control_room::model::{
+    DeploymentSummary, EventSummary, Model, PodPhase, PodSummary, ResourceMsg, WorldMode,
+};
+use control_room::ui;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-11-27T14:05:09+00:00").expect("time")
+}
+
+fn pod(
+    ns: &str,
+    name: &str,
+    phase: PodPhase,
+    ready: bool,
+    restarts: u32,
+    mins: i64,
+    tag: Option<&str>,
+) -> PodSummary {
+    PodSummary {
+        namespace: ns.into(),
+        name: name.into(),
+        ready: u16::from(ready),
+        containers: 1,
+        phase,
+        restarts,
+        created: Some(now().with_timezone(&Utc) - Duration::minutes(mins)),
+        image_tag: tag.map(str::to_string),
+        node: None,
+    }
+}
+
+fn running(ns: &str, name: &str, mins: i64) -> PodSummary {
+    pod(ns, name, PodPhase::Running, true, 0, mins, None)
+}
+
+/// The demo's three clusters, mid-act-2: vendor rolling out the rugpull image, bank down.
+fn fixed_model() -> Model {
+    let clusters = ["edge", "bank", "vendor"]
+        .iter()
+        .map(|n| (n.to_string(), format!("kind-trustusbank-{n}")))
+        .collect();
+    let mut m = Model::new(WorldMode::Simulated, clusters, now());
+    m.log_path = "/home/presenter/.local/state/control-room/control-room.log".into();
+    m.kubeconfig_path = "/tmp/control-room-sim/kubeconfig".into();
+
+    let edge = vec![
+        running("istio-system", "istiod-5d8c9b7f6d-q2w8e", 180),
+        running("istio-system", "ztunnel-4xk2p", 180),
+        running("istio-system", "ztunnel-9fj3d", 180),
+        running("istio-system", "ztunnel-tt7wq", 180),
+        running("gloo-mesh", "gloo-mesh-agent-6f7d8c9b5-lk2j3", 170),
+        pod(
+            "trustusbank-bank-frontend",
+            "chatbot-7c9d8f6b4-m2n3b",
+            PodPhase::Running,
+            true,
+            0,
+            160,
+            Some("1.0.0"),
+        ),
+    ];
+    let vendor = vec![
+        running("istio-system", "istiod-6b7c8d9f5-a1s2d", 180),
+        running("istio-system", "ztunnel-2kd9s", 180),
+        pod(
+            "trustusbank-bank-vendors",
+            "currency-converter-5f6d7c8b9-x2k4q",
+            PodPhase::Running,
+            true,
+            0,
+            150,
+            Some("1.0.0"),
+        ),
+        pod(
+            "trustusbank-bank-vendors",
+            "currency-converter-8a7b6c5d4-p9o8i",
+            PodPhase::Starting("ContainerCreating".into()),
+            false,
+            0,
+            0,
+            Some("1.0.0-rugpull"),
+        ),
+        pod(
+            "external-attacker",
+            "mock-attacker-6c5d4e3f2-zz9y8",
+            PodPhase::Failing("CrashLoopBackOff".into()),
+            false,
+            4,
+            90,
+            Some("1.0.0"),
+        ),
+    ];
+    let bank = vec![running(
+        "trustusbank-bank-agents",
+        "support-bot-6d5c4b3a2-h7g6f",
+        140,
+    )];
+
+    for (i, pods) in [edge, bank, vendor].into_iter().enumerate() {
+        update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));
+        update(
+            &mut m,
+            Msg::Cluster(i, ClusterMsg::Pods(ResourceMsg::Reset(pods))),
+        );
+    }
+    update(
+        &mut m,
+        Msg::Cluster(
+            1,
+            ClusterMsg::Unreachable {
+                at: DateTime::parse_from_rfc3339("2026-11-27T14:04:51+00:00").expect("time"),
+                error: "Connection refused (os error 111)".into(),
+            },
+        ),
+    );
+    update(
+        &mut m,
+        Msg::Cluster(
+            2,
+            ClusterMsg::Deployments(ResourceMsg::Reset(vec![DeploymentSummary {
+                namespace: "trustusbank-bank-vendors".into(),
+                name: "currency-converter".into(),
+                replicas: 1,
+                ready: 1,
+                updated: 0,
+                available: 1,
+                image: Some("currency-converter:1.0.0-rugpull".into()),
+                generation: 2,
+                observed_generation: 2,
+            }])),
+        ),
+    );
+    update(
+        &mut m,
+        Msg::Cluster(
+            2,
+            ClusterMsg::Events(ResourceMsg::Applied(EventSummary {
+                namespace: "trustusbank-bank-vendors".into(),
+                name: "cc.1".into(),
+                warning: false,
+                reason: "Pulling".into(),
+                object: "pod/currency-converter-8a7b6c5d4-p9o8i".into(),
+                message: "Pulling image \"currency-converter:1.0.0-rugpull\"".into(),
+                count: 1,
+                last_seen: Some(now().with_timezone(&Utc) - Duration::seconds(3)),
+            })),
+        ),
+    );
+    m
+}
+
+fn render(model: &mut Model, w: u16, h: u16) -> String {
+    model.size = (w, h);
+    let theme = Theme::builtin("default").expect("default theme");
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal.draw(|f| ui::draw(f, model, &theme)).expect("draw");
+    ui::buffer_text(terminal.backend().buffer())
+}
+
+fn key(m: &mut Model, c: char) {
+    update(
+        m,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    );
+}
+
+#[test]
+fn screen_160x48() {
+    let mut m = fixed_model();
+    key(&mut m, '3');
+    insta::assert_snapshot!(render(&mut m, 160, 48));
+}
+
+#[test]
+fn screen_80x24_tabbed() {
+    let mut m = fixed_model();
+    key(&mut m, '3');
+    insta::assert_snapshot!(render(&mut m, 80, 24));
+}
+
+#[test]
+fn screen_240x70_zoomed_vendor() {
+    let mut m = fixed_model();
+    key(&mut m, '3');
+    key(&mut m, 'z');
+    insta::assert_snapshot!(render(&mut m, 240, 70));
+}
+
+#[test]
+fn screen_100x48_stacked() {
+    let mut m = fixed_model();
+    insta::assert_snapshot!(render(&mut m, 100, 48));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut m = fixed_model();
+    key(&mut m, '?');
+    insta::assert_snapshot!(render(&mut m, 80, 24));
+}
+
+#[test]
+fn tiny_and_huge_terminals_do_not_panic() {
+    let mut m = fixed_model();
+    for (w, h) in [(1, 1), (10, 3), (40, 10), (80, 24), (300, 100)] {
+        render(&mut m, w, h);
+        key(&mut m, 'z');
+        render(&mut m, w, h);
+        key(&mut m, 'z');
+    }
+}

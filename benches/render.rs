@@ -35,7 +35,7 @@ fn model(pods_per_cluster: usize) -> Model {
                 created: Some(
                     now.with_timezone(&Utc) - chrono::Duration::minutes((p % 300) as i64),
                 ),
-                image_tag: None,
+                image: None,
                 node: None,
             })
             .collect();

@@ -7,10 +7,11 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tokio::sync::mpsc;
 
+use control_room::actions::{self, ActEvent};
 use control_room::app::world::{Choice, World};
 use control_room::app::{self, App, status};
 use control_room::config::{self, Config, Theme};
-use control_room::model::Model;
+use control_room::model::{ActKind, Model};
 use control_room::sim::{self, SimOptions};
 use control_room::sources;
 
@@ -28,6 +29,9 @@ struct Cli {
     /// Colour theme (default, light, high-contrast, or a file in the user themes dir).
     #[arg(long)]
     theme: Option<String>,
+    /// Run act scripts without asking y/Enter first.
+    #[arg(long)]
+    no_confirm: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -60,6 +64,11 @@ impl Common {
 enum Command {
     /// Serve the simulated three-cluster world until interrupted.
     Sim(SimArgs),
+    /// Run one act headless (reset, upgrade, policies-on); exits with the script's status.
+    Act {
+        #[arg(value_parser = ["reset", "upgrade", "policies-on"])]
+        act: String,
+    },
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -87,7 +96,7 @@ struct SimArgs {
 fn main() -> ExitCode {
     let log_path = config::log_file_path();
     let help = format!(
-        "Keys: 1-9 focus · Tab next · j/k scroll · z zoom · ? help · q quit\nLog file: {}",
+        "Keys: r/u/p acts 1-3 · 1-9 focus · Tab next · j/k scroll · z zoom · a act log · ? help · q quit\nLog file: {}",
         log_path.display()
     );
     let matches = Cli::command().after_help(help).get_matches();
@@ -134,7 +143,7 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
                 cli.common.choice(),
             )
             .await?;
-            let snapshot = status::snapshot(&world).await;
+            let snapshot = status::snapshot(&world, &config.demo).await;
             world.close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&snapshot)?);
@@ -147,11 +156,62 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Some(Command::Act { ref act }) => run_act_headless(&cli, act).await,
         None => {
             run_tui(&cli, log_path).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `control-room act NAME`: the same runner as the hotkeys, output to this terminal.
+async fn run_act_headless(cli: &Cli, act: &str) -> anyhow::Result<ExitCode> {
+    let kind = ActKind::from_key(act).with_context(|| format!("unknown act {act:?}"))?;
+    let config = Config::load(cli.common.config.as_deref())?;
+    let world = World::open(
+        &config,
+        cli.common.kubeconfig.as_deref(),
+        cli.common.choice(),
+    )
+    .await?;
+    let env = world.act_environment(&config);
+    let (tx, mut events) = mpsc::channel(1024);
+    let run = tokio::spawn(async move {
+        let cancel = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        actions::run_act(&env, kind, tx, cancel).await
+    });
+    while let Some(event) = events.recv().await {
+        match event {
+            ActEvent::Started { program, log_path } => {
+                eprintln!(
+                    "control-room: act {} ({}): {program}",
+                    kind.number(),
+                    kind.key()
+                );
+                if let Some(path) = log_path {
+                    eprintln!("control-room: output also in {path}");
+                }
+            }
+            ActEvent::Line(line) if line.stderr => eprintln!("{}", line.text),
+            ActEvent::Line(line) => println!("{}", line.text),
+            ActEvent::Finished { outcome, elapsed } => {
+                eprintln!(
+                    "control-room: act {} {} after {:.1}s",
+                    kind.key(),
+                    outcome.describe(),
+                    elapsed.as_secs_f64()
+                );
+            }
+        }
+    }
+    let outcome = run.await.context("the act runner failed")?;
+    world.close().await;
+    let code = u8::try_from(outcome.exit_code()).unwrap_or(1);
+    Ok(ExitCode::from(code))
 }
 
 async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
@@ -176,6 +236,10 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
     model.log_path = log_path.display().to_string();
     model.kubeconfig_path = world.kubeconfig_path.clone();
     model.side_by_side_min_width = config.ui.narrow_width;
+    model.demo = config.demo.clone();
+    model.confirm_acts = config.acts.confirm && !cli.no_confirm;
+    model.refresh_act();
+    let act_env = world.act_environment(&config);
     let cluster_sources: Vec<_> = world
         .clusters
         .iter()
@@ -187,10 +251,18 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
     let clock = sources::clock::spawn(tx.clone());
 
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
-    let input = sources::terminal::spawn(tx);
-    let mut app = App::new(model, rx);
+    let input = sources::terminal::spawn(tx.clone());
+    let mut app = App::new(model, rx).with_acts(act_env, tx);
     let result = app::run(&mut terminal, &mut app, &theme, config.ui.max_fps).await;
     ratatui::restore();
+    // No act script outlives the screen that started it.
+    if app.model.act_running() {
+        app.cancel_act();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
+        while app.model.act_running() && tokio::time::Instant::now() < deadline {
+            app.pump(Some(deadline)).await;
+        }
+    }
 
     input.abort();
     clock.abort();

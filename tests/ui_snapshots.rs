@@ -1,10 +1,11 @@
 //! Whole-screen snapshots from a fixed model at the sizes presenters use.
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use control_room::app::{ClusterMsg, Msg, update};
+use control_room::app::{ActMsg, ClusterMsg, Msg, update};
 use control_room::config::Theme;
 use control_room::model::{
-    DeploymentSummary, EventSummary, Model, PodPhase, PodSummary, ResourceMsg, WorldMode,
+    ActKind, ActLine, ActOutcome, DeploymentSummary, EventSummary, Model, PodPhase, PodSummary,
+    PolicySummary, ResourceMsg, WorldMode,
 };
 use control_room::ui;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -32,7 +33,7 @@ fn pod(
         phase,
         restarts,
         created: Some(now().with_timezone(&Utc) - Duration::minutes(mins)),
-        image_tag: tag.map(str::to_string),
+        image: tag.map(|t| format!("{}:{t}", name.split('-').next().unwrap_or(name))),
         node: None,
     }
 }
@@ -129,8 +130,9 @@ fn fixed_model() -> Model {
                 namespace: "trustusbank-bank-vendors".into(),
                 name: "currency-converter".into(),
                 replicas: 1,
+                status_replicas: 2,
                 ready: 1,
-                updated: 0,
+                updated: 1,
                 available: 1,
                 image: Some("currency-converter:1.0.0-rugpull".into()),
                 generation: 2,
@@ -153,6 +155,71 @@ fn fixed_model() -> Model {
                 last_seen: Some(now().with_timezone(&Utc) - Duration::seconds(3)),
             })),
         ),
+    );
+    m
+}
+
+/// Act 3 moments later: policies in the vendor pane, the script's output below the panes.
+fn act3_model() -> Model {
+    let mut m = fixed_model();
+    update(&mut m, Msg::Cluster(1, ClusterMsg::Reachable));
+    let policies = vec![
+        PolicySummary::from_object(
+            Some("trustusbank-bank-vendors"),
+            Some("default-deny"),
+            Some(&serde_json::json!({})),
+        ),
+        PolicySummary::from_object(
+            Some("external-attacker"),
+            Some("deny-vendor-to-attacker"),
+            Some(
+                &serde_json::json!({"action": "DENY", "rules": [{"from": [{"source": {
+                "principals": ["cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter"]}}]}]}),
+            ),
+        ),
+    ];
+    update(
+        &mut m,
+        Msg::Cluster(2, ClusterMsg::Policies(ResourceMsg::Reset(policies))),
+    );
+    update(
+        &mut m,
+        Msg::Act(ActMsg::Started {
+            kind: ActKind::PoliciesOn,
+            program: "/demo/demo-scripts/policies-on.sh".into(),
+            log_path: Some("/home/presenter/.local/state/control-room/acts/20261127-140500.000-policies-on.log".into()),
+        }),
+    );
+    for (stderr, text) in [
+        (
+            false,
+            "==> act 3 · policies on: applying AuthorizationPolicies on kind-trustusbank-vendor",
+        ),
+        (
+            false,
+            "authorizationpolicy.security.istio.io/default-deny created",
+        ),
+        (
+            false,
+            "authorizationpolicy.security.istio.io/deny-vendor-to-attacker created",
+        ),
+        (true, "Warning: a deprecated field was set"),
+        (false, "==> act 3 ready"),
+    ] {
+        update(
+            &mut m,
+            Msg::Act(ActMsg::Line(ActLine {
+                stderr,
+                text: text.into(),
+            })),
+        );
+    }
+    update(
+        &mut m,
+        Msg::Act(ActMsg::Finished {
+            outcome: ActOutcome::Exited(0),
+            elapsed: std::time::Duration::from_millis(2400),
+        }),
     );
     m
 }
@@ -204,6 +271,20 @@ fn screen_100x48_stacked() {
 fn help_overlay_80x24() {
     let mut m = fixed_model();
     key(&mut m, '?');
+    insta::assert_snapshot!(render(&mut m, 80, 24));
+}
+
+#[test]
+fn act3_with_policies_and_act_log_160x48() {
+    let mut m = act3_model();
+    key(&mut m, '3');
+    insta::assert_snapshot!(render(&mut m, 160, 48));
+}
+
+#[test]
+fn act_confirmation_80x24() {
+    let mut m = fixed_model();
+    key(&mut m, 'u');
     insta::assert_snapshot!(render(&mut m, 80, 24));
 }
 

@@ -13,9 +13,10 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-pub use msg::{ClusterMsg, Effect, Msg};
+pub use msg::{ActMsg, ClusterMsg, Effect, Msg};
 pub use update::update;
 
+use crate::actions::{ActEnvironment, RunningAct, spawn_act};
 use crate::config::Theme;
 use crate::model::Model;
 
@@ -27,6 +28,9 @@ pub struct App {
     pub model: Model,
     rx: mpsc::Receiver<Msg>,
     quit: bool,
+    /// How to run acts, and where their messages go; `None` when acts are not available.
+    acts: Option<(ActEnvironment, mpsc::Sender<Msg>)>,
+    running_act: Option<RunningAct>,
 }
 
 /// What one `pump` did.
@@ -44,6 +48,21 @@ impl App {
             model,
             rx,
             quit: false,
+            acts: None,
+            running_act: None,
+        }
+    }
+
+    /// Lets the act keys run scripts; their output comes back through `tx`.
+    pub fn with_acts(mut self, env: ActEnvironment, tx: mpsc::Sender<Msg>) -> App {
+        self.acts = Some((env, tx));
+        self
+    }
+
+    /// Stops a running act, if any (used on quit so no script outlives the screen).
+    pub fn cancel_act(&mut self) {
+        if let Some(run) = self.running_act.as_mut() {
+            run.cancel();
         }
     }
 
@@ -83,8 +102,15 @@ impl App {
     fn apply(&mut self, msg: Msg, out: &mut Pumped) {
         out.applied += 1;
         for effect in update(&mut self.model, msg) {
-            if effect == Effect::Quit {
-                self.quit = true;
+            match effect {
+                Effect::Quit => self.quit = true,
+                Effect::RunAct(kind) => match &self.acts {
+                    Some((env, tx)) => {
+                        self.running_act = Some(spawn_act(env.clone(), kind, tx.clone()))
+                    }
+                    None => tracing::warn!(act = kind.key(), "acts are not available here"),
+                },
+                Effect::CancelAct => self.cancel_act(),
             }
             out.effects.push(effect);
         }

@@ -4,7 +4,10 @@
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::KeyEvent;
 
-use crate::model::{DeploymentSummary, EventSummary, PodSummary, ResourceMsg};
+use crate::model::{
+    ActKind, ActLine, ActOutcome, DeploymentSummary, EventSummary, PodSummary, PolicySummary,
+    ResourceMsg,
+};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -14,6 +17,23 @@ pub enum Msg {
     Tick(DateTime<FixedOffset>),
     /// News from one cluster's sources; the index is the pane order.
     Cluster(usize, ClusterMsg),
+    /// News from the act script that is running.
+    Act(ActMsg),
+}
+
+#[derive(Debug, Clone)]
+pub enum ActMsg {
+    /// The script started (or failed to); `log_path` holds its full output.
+    Started {
+        kind: ActKind,
+        program: String,
+        log_path: Option<String>,
+    },
+    Line(ActLine),
+    Finished {
+        outcome: ActOutcome,
+        elapsed: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -30,9 +50,12 @@ pub enum ClusterMsg {
     Pods(ResourceMsg<PodSummary>),
     Deployments(ResourceMsg<DeploymentSummary>),
     Events(ResourceMsg<EventSummary>),
+    Policies(ResourceMsg<PolicySummary>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Quit,
+    RunAct(ActKind),
+    CancelAct,
 }

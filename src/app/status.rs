@@ -9,8 +9,12 @@ use kube::config::Kubeconfig;
 use serde::Serialize;
 
 use super::world::World;
-use crate::config::ClusterConfig;
-use crate::model::PodSummary;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+
+use crate::config::{ClusterConfig, DemoConfig};
+use crate::model::act::read_act;
+use crate::model::{ClusterModel, DeploymentSummary, PodSummary, PolicySummary, ResourceMsg};
 use crate::sources::kubeconfig;
 
 /// How long one cluster may take to answer before it counts as unreachable.
@@ -31,6 +35,16 @@ pub struct ClusterStatus {
 pub struct Status {
     pub mode: &'static str,
     pub clusters: Vec<ClusterStatus>,
+    pub act: ActStatus,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ActStatus {
+    pub state: &'static str,
+    pub tool_image: Option<String>,
+    pub policies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Status {
@@ -40,7 +54,14 @@ impl Status {
 
     /// A table for people: one line per cluster.
     pub fn to_text(&self) -> String {
-        let mut out = format!("mode: {}\n", self.mode);
+        let mut out = format!("mode: {}\nact:  {}", self.mode, self.act.state);
+        if let Some(image) = &self.act.tool_image {
+            out.push_str(&format!(" · tool image {image}"));
+        }
+        if !self.act.policies.is_empty() {
+            out.push_str(&format!(" · policies {}", self.act.policies.join(", ")));
+        }
+        out.push('\n');
         let name_w = self
             .clusters
             .iter()
@@ -75,14 +96,83 @@ impl Status {
     }
 }
 
-pub async fn snapshot(world: &World) -> Status {
+pub async fn snapshot(world: &World, demo: &DemoConfig) -> Status {
     let checks = world
         .clusters
         .iter()
         .map(|c| cluster_status(&world.kubeconfig, c));
+    let (clusters, act) = futures::join!(join_all(checks), act_status(world, demo));
     Status {
         mode: world.mode.as_str(),
-        clusters: join_all(checks).await,
+        clusters,
+        act,
+    }
+}
+
+/// The act, read the same way the TUI reads it: from the tool's pods, its Deployment and
+/// the AuthorizationPolicies of its cluster.
+async fn act_status(world: &World, demo: &DemoConfig) -> ActStatus {
+    let mut cluster = ClusterModel::new(demo.tool.cluster.clone(), String::new());
+    if let Some(config) = world.clusters.iter().find(|c| c.name == demo.tool.cluster) {
+        let read = tokio::time::timeout(CLUSTER_TIMEOUT, async {
+            let client = kubeconfig::client(&world.kubeconfig, &config.context)
+                .await
+                .map_err(|e| e.to_string())?;
+            let ns = &demo.tool.namespace;
+            let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), ns);
+            let pods = pods
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let deployments: kube::Api<Deployment> = kube::Api::namespaced(client.clone(), ns);
+            let deployment = deployments
+                .get_opt(&demo.tool.deployment)
+                .await
+                .map_err(|e| e.to_string())?;
+            let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+                "security.istio.io",
+                "v1",
+                "AuthorizationPolicy",
+            ));
+            let mut policies = Vec::new();
+            for ns in &demo.policy_namespaces {
+                let api: kube::Api<DynamicObject> =
+                    kube::Api::namespaced_with(client.clone(), ns, &resource);
+                match api.list(&ListParams::default()).await {
+                    Ok(list) => policies.extend(list.items.iter().map(|o| {
+                        PolicySummary::from_object(
+                            o.metadata.namespace.as_deref(),
+                            o.metadata.name.as_deref(),
+                            o.data.get("spec"),
+                        )
+                    })),
+                    // No Istio on this cluster: no policies.
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok::<_, String>((pods, deployment, policies))
+        })
+        .await;
+        if let Ok(Ok((pods, deployment, policies))) = read {
+            cluster.apply_pods(ResourceMsg::Reset(
+                pods.items.iter().map(PodSummary::from_pod).collect(),
+            ));
+            cluster.apply_deployments(ResourceMsg::Reset(
+                deployment
+                    .iter()
+                    .map(DeploymentSummary::from_deployment)
+                    .collect(),
+            ));
+            cluster.apply_policies(ResourceMsg::Reset(policies));
+        }
+    }
+    let reading = read_act(std::slice::from_ref(&cluster), demo);
+    ActStatus {
+        state: reading.state.as_str(),
+        tool_image: reading.tool_image,
+        policies: reading.policies,
+        detail: reading.detail,
     }
 }
 

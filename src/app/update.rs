@@ -2,8 +2,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::msg::{ClusterMsg, Effect, Msg};
-use crate::model::{Model, Reachability};
+use super::msg::{ActMsg, ClusterMsg, Effect, Msg};
+use crate::model::{ActKind, ActRun, ClusterModel, Model, Reachability};
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -12,14 +12,19 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => model.now = now,
         Msg::Cluster(i, msg) => {
             if let Some(cluster) = model.clusters.get_mut(i) {
+                let tool_cluster = cluster.name == model.demo.tool.cluster;
                 on_cluster(cluster, msg);
+                if tool_cluster {
+                    model.refresh_act();
+                }
             }
         }
+        Msg::Act(msg) => on_act(model, msg),
     }
     Vec::new()
 }
 
-fn on_cluster(cluster: &mut crate::model::ClusterModel, msg: ClusterMsg) {
+fn on_cluster(cluster: &mut ClusterModel, msg: ClusterMsg) {
     match msg {
         ClusterMsg::Reachable => {
             cluster.reach = Reachability::Reachable;
@@ -41,7 +46,38 @@ fn on_cluster(cluster: &mut crate::model::ClusterModel, msg: ClusterMsg) {
         }
         ClusterMsg::Deployments(m) => cluster.apply_deployments(m),
         ClusterMsg::Events(m) => cluster.apply_events(m),
+        ClusterMsg::Policies(m) => cluster.apply_policies(m),
     }
+}
+
+fn on_act(model: &mut Model, msg: ActMsg) {
+    match msg {
+        ActMsg::Started {
+            kind,
+            program,
+            log_path,
+        } => {
+            let mut run = ActRun::new(kind, program, model.now);
+            run.log_path = log_path;
+            model.act_run = Some(run);
+            model.show_act_log = true;
+        }
+        ActMsg::Line(line) => {
+            if let Some(run) = model.act_run.as_mut() {
+                run.push(line);
+            }
+        }
+        ActMsg::Finished { outcome, elapsed } => {
+            if let Some(run) = model.act_run.as_mut() {
+                run.outcome = Some((outcome, elapsed));
+                run.cancelling = false;
+            }
+        }
+    }
+}
+
+fn notice(model: &mut Model, text: impl Into<String>) {
+    model.notice = Some((text.into(), model.now));
 }
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
@@ -49,8 +85,34 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        // Ctrl+C stops a running act first; only an idle control room quits on it.
+        if let Some(run) = model.act_run.as_mut().filter(|r| r.running()) {
+            run.cancelling = true;
+            return vec![Effect::CancelAct];
+        }
         model.quitting = true;
         return vec![Effect::Quit];
+    }
+    if let Some(kind) = model.confirming {
+        model.confirming = None;
+        return match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => start_act(model, kind),
+            _ => {
+                notice(model, format!("act {} not run", kind.number()));
+                Vec::new()
+            }
+        };
+    }
+    if model.confirming_quit {
+        model.confirming_quit = false;
+        if matches!(
+            key.code,
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
+        ) {
+            model.quitting = true;
+            return vec![Effect::CancelAct, Effect::Quit];
+        }
+        return Vec::new();
     }
     if model.show_help {
         // Any of these closes the overlay; other keys are swallowed so nothing happens behind it.
@@ -66,9 +128,17 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     let count = model.clusters.len();
     match key.code {
         KeyCode::Char('q') => {
+            if model.act_running() {
+                model.confirming_quit = true;
+                return Vec::new();
+            }
             model.quitting = true;
             return vec![Effect::Quit];
         }
+        KeyCode::Char('r') => return ask_act(model, ActKind::Reset),
+        KeyCode::Char('u') => return ask_act(model, ActKind::Upgrade),
+        KeyCode::Char('p') => return ask_act(model, ActKind::PoliciesOn),
+        KeyCode::Char('a') => model.show_act_log = !model.show_act_log,
         KeyCode::Char('?') => model.show_help = true,
         KeyCode::Char('z') => model.zoomed = !model.zoomed,
         KeyCode::Esc if model.zoomed => model.zoomed = false,
@@ -95,6 +165,30 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+fn ask_act(model: &mut Model, kind: ActKind) -> Vec<Effect> {
+    if model.act_running() {
+        notice(
+            model,
+            "an act is already running — wait for it or Ctrl+C to cancel it",
+        );
+        return Vec::new();
+    }
+    if model.confirm_acts {
+        model.confirming = Some(kind);
+        return Vec::new();
+    }
+    start_act(model, kind)
+}
+
+fn start_act(model: &mut Model, kind: ActKind) -> Vec<Effect> {
+    if model.act_running() {
+        notice(model, "an act is already running");
+        return Vec::new();
+    }
+    model.show_act_log = true;
+    vec![Effect::RunAct(kind)]
+}
+
 fn scroll(model: &mut Model, delta: isize, page: usize) {
     if let Some(c) = model.clusters.get_mut(model.focus) {
         c.scroll_by(delta, page);
@@ -104,7 +198,7 @@ fn scroll(model: &mut Model, delta: isize, page: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::WorldMode;
+    use crate::model::{ActLine, ActOutcome, WorldMode};
     use chrono::{DateTime, FixedOffset};
 
     fn t(s: &str) -> DateTime<FixedOffset> {
@@ -121,6 +215,21 @@ mod tests {
 
     fn key(c: KeyCode) -> Msg {
         Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn ctrl_c() -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+    }
+
+    fn started(m: &mut Model) {
+        update(
+            m,
+            Msg::Act(ActMsg::Started {
+                kind: ActKind::Upgrade,
+                program: "u.sh".into(),
+                log_path: None,
+            }),
+        );
     }
 
     #[test]
@@ -181,5 +290,87 @@ mod tests {
         assert!(m.zoomed);
         update(&mut m, key(KeyCode::Esc));
         assert!(!m.zoomed);
+    }
+
+    #[test]
+    fn acts_ask_first_then_run() {
+        let mut m = model();
+        assert!(update(&mut m, key(KeyCode::Char('u'))).is_empty());
+        assert_eq!(m.confirming, Some(ActKind::Upgrade));
+        assert_eq!(
+            update(&mut m, key(KeyCode::Char('y'))),
+            vec![Effect::RunAct(ActKind::Upgrade)]
+        );
+        assert_eq!(m.confirming, None);
+
+        update(&mut m, key(KeyCode::Char('p')));
+        assert!(update(&mut m, key(KeyCode::Esc)).is_empty(), "Esc declines");
+        assert!(m.notice.is_some());
+
+        m.confirm_acts = false;
+        assert_eq!(
+            update(&mut m, key(KeyCode::Char('r'))),
+            vec![Effect::RunAct(ActKind::Reset)]
+        );
+    }
+
+    #[test]
+    fn a_second_act_is_refused_while_one_runs() {
+        let mut m = model();
+        m.confirm_acts = false;
+        started(&mut m);
+        assert!(update(&mut m, key(KeyCode::Char('p'))).is_empty());
+        assert!(
+            m.notice
+                .as_ref()
+                .is_some_and(|(n, _)| n.contains("already running"))
+        );
+    }
+
+    #[test]
+    fn ctrl_c_cancels_a_running_act_before_quitting() {
+        let mut m = model();
+        started(&mut m);
+        assert_eq!(update(&mut m, ctrl_c()), vec![Effect::CancelAct]);
+        assert!(!m.quitting);
+        update(
+            &mut m,
+            Msg::Act(ActMsg::Finished {
+                outcome: ActOutcome::Cancelled,
+                elapsed: std::time::Duration::from_secs(1),
+            }),
+        );
+        assert_eq!(update(&mut m, ctrl_c()), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn quit_while_running_asks() {
+        let mut m = model();
+        started(&mut m);
+        assert!(update(&mut m, key(KeyCode::Char('q'))).is_empty());
+        assert!(m.confirming_quit);
+        assert_eq!(
+            update(&mut m, key(KeyCode::Char('y'))),
+            vec![Effect::CancelAct, Effect::Quit]
+        );
+    }
+
+    #[test]
+    fn act_output_is_a_bounded_tail() {
+        let mut m = model();
+        started(&mut m);
+        for i in 0..(crate::model::act::ACT_LOG_LINES + 50) {
+            update(
+                &mut m,
+                Msg::Act(ActMsg::Line(ActLine {
+                    stderr: i % 2 == 0,
+                    text: format!("line {i}"),
+                })),
+            );
+        }
+        let run = m.act_run.as_ref().expect("run");
+        assert_eq!(run.lines.len(), crate::model::act::ACT_LOG_LINES);
+        assert_eq!(run.dropped, 50);
+        assert_eq!(run.lines.back().map(|l| l.text.as_str()), Some("line 549"));
     }
 }

@@ -3,7 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use kube::config::Kubeconfig;
+
+use crate::actions::ActEnvironment;
+use crate::model::ActKind;
 
 use crate::config::{ClusterConfig, Config};
 use crate::model::WorldMode;
@@ -102,6 +107,40 @@ impl World {
             sim: Some(sim),
             sim_dir: Some(dir),
         })
+    }
+
+    /// What act scripts need to act on this world: the configured commands, and the
+    /// environment that points kubectl at these clusters (`KUBECONFIG`, `EDGE_CONTEXT` …).
+    pub fn act_environment(&self, config: &Config) -> ActEnvironment {
+        let acts = &config.acts;
+        let commands = [
+            (ActKind::Reset, acts.reset.command.clone()),
+            (ActKind::Upgrade, acts.upgrade.command.clone()),
+            (ActKind::PoliciesOn, acts.policies_on.command.clone()),
+        ]
+        .into_iter()
+        .collect();
+        let mut env = vec![("KUBECONFIG".to_string(), self.kubeconfig_path.clone())];
+        for c in &self.clusters {
+            let name: String = c
+                .name
+                .chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() {
+                        ch.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            env.push((format!("{name}_CONTEXT"), c.context.clone()));
+        }
+        ActEnvironment {
+            commands,
+            env,
+            timeout: Duration::from_secs(acts.timeout_secs),
+            log_dir: crate::config::state_dir().join("acts"),
+        }
     }
 
     /// Stops the simulator (if any) and removes its state directory.

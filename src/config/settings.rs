@@ -36,6 +36,86 @@ pub struct Config {
     pub clusters: Vec<ClusterConfig>,
     #[serde(default)]
     pub ui: UiConfig,
+    #[serde(default)]
+    pub acts: ActsConfig,
+    #[serde(default)]
+    pub demo: DemoConfig,
+}
+
+/// The three act scripts and how they are run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActsConfig {
+    pub reset: ActConfig,
+    pub upgrade: ActConfig,
+    #[serde(rename = "policies-on")]
+    pub policies_on: ActConfig,
+    /// A run still going after this many seconds is killed (its whole process group).
+    pub timeout_secs: u64,
+    /// Ask `y`/Enter before running an act (`--no-confirm` turns it off).
+    pub confirm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActConfig {
+    /// Program and arguments, run without a shell. A relative program is looked up from
+    /// the working directory, then from the control-room source tree.
+    pub command: Vec<String>,
+}
+
+/// What the act indicator watches: the tool the attack swaps and the policies that stop it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    pub tool: WorkloadRef,
+    /// Substring of the image that marks the compromised tool (e.g. `rugpull`).
+    pub compromised_image: String,
+    /// Namespaces (in the tool's cluster) whose AuthorizationPolicies mean "defended".
+    pub policy_namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadRef {
+    /// A `[[cluster]]` name.
+    pub cluster: String,
+    pub namespace: String,
+    pub deployment: String,
+}
+
+impl Default for ActsConfig {
+    /// Same values as `default.toml` (a test keeps them in step).
+    fn default() -> Self {
+        let cmd = |s: &str| ActConfig {
+            command: vec![s.to_string()],
+        };
+        ActsConfig {
+            reset: cmd("demo-scripts/reset-demo.sh"),
+            upgrade: cmd("demo-scripts/upgrade-banking-app.sh"),
+            policies_on: cmd("demo-scripts/policies-on.sh"),
+            timeout_secs: 180,
+            confirm: true,
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    /// Same values as `default.toml` (a test keeps them in step).
+    fn default() -> Self {
+        DemoConfig {
+            tool: WorkloadRef {
+                cluster: "vendor".into(),
+                namespace: "trustusbank-bank-vendors".into(),
+                deployment: "currency-converter".into(),
+            },
+            compromised_image: "rugpull".into(),
+            policy_namespaces: vec![
+                "trustusbank-bank-vendors".into(),
+                "external-attacker".into(),
+            ],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -78,6 +158,27 @@ struct ConfigFile {
     #[serde(rename = "cluster")]
     clusters: Option<Spanned<Vec<ClusterFile>>>,
     ui: Option<UiFile>,
+    acts: Option<ActsFile>,
+    demo: Option<DemoFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [acts] table")]
+struct ActsFile {
+    reset: Option<ActConfig>,
+    upgrade: Option<ActConfig>,
+    #[serde(rename = "policies-on")]
+    policies_on: Option<ActConfig>,
+    timeout_secs: Option<u64>,
+    confirm: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [demo] table")]
+struct DemoFile {
+    tool: Option<WorkloadRef>,
+    compromised_image: Option<String>,
+    policy_namespaces: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +209,7 @@ enum Field {
     ClusterContext(usize),
     Theme,
     MaxFps,
+    Acts,
 }
 
 /// Where in the user's file each overridden setting was written.
@@ -130,6 +232,7 @@ impl Spans {
             Field::ClusterContext(i) => self.cluster_contexts.get(i).cloned(),
             Field::Theme => self.theme.clone(),
             Field::MaxFps => self.max_fps.clone(),
+            Field::Acts => None,
         }
     }
 }
@@ -173,6 +276,21 @@ impl ConfigFile {
             if let Some(narrow_width) = ui.narrow_width {
                 config.ui.narrow_width = narrow_width;
             }
+        }
+        if let Some(acts) = self.acts {
+            let a = &mut config.acts;
+            acts.reset.map(|v| a.reset = v);
+            acts.upgrade.map(|v| a.upgrade = v);
+            acts.policies_on.map(|v| a.policies_on = v);
+            acts.timeout_secs.map(|v| a.timeout_secs = v);
+            acts.confirm.map(|v| a.confirm = v);
+        }
+        if let Some(demo) = self.demo {
+            demo.tool.map(|v| config.demo.tool = v);
+            demo.compromised_image
+                .map(|v| config.demo.compromised_image = v);
+            demo.policy_namespaces
+                .map(|v| config.demo.policy_namespaces = v);
         }
         spans
     }
@@ -312,6 +430,21 @@ impl Config {
         if !MAX_FPS_RANGE.contains(&self.ui.max_fps) {
             return Some((Field::MaxFps, max_fps_message(self.ui.max_fps.into())));
         }
+        for (name, act) in [
+            ("reset", &self.acts.reset),
+            ("upgrade", &self.acts.upgrade),
+            ("policies-on", &self.acts.policies_on),
+        ] {
+            if act.command.first().is_none_or(|p| p.trim().is_empty()) {
+                return Some((
+                    Field::Acts,
+                    format!("acts.{name}.command must name a program"),
+                ));
+            }
+        }
+        if self.acts.timeout_secs == 0 {
+            return Some((Field::Acts, "acts.timeout_secs must be at least 1".into()));
+        }
         None
     }
 }
@@ -368,6 +501,8 @@ mod tests {
         assert!(!c.simulated);
         assert_eq!(c.kubeconfig, None);
         assert_eq!(c.ui, UiConfig::default());
+        assert_eq!(c.acts, ActsConfig::default());
+        assert_eq!(c.demo, DemoConfig::default());
         c.validate("defaults").unwrap();
     }
 
@@ -410,7 +545,7 @@ mod tests {
         let e = err("\n\nclusterz = 1\n");
         assert!(e.contains("at line 3, column 1"), "{e}");
         assert!(
-            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`"),
+            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`"),
             "{e}"
         );
 
@@ -466,6 +601,8 @@ mod tests {
                 max_fps: 10,
                 narrow_width: 80,
             },
+            acts: ActsConfig::default(),
+            demo: DemoConfig::default(),
         };
         let text = c.to_toml().unwrap();
         assert_eq!(overlay(&text).unwrap(), c, "{text}");

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, FixedOffset};
 
 use super::pod::{DeploymentSummary, EventSummary, PodKey, PodSummary, is_demo_namespace};
+use super::policy::PolicySummary;
 
 /// Recent events kept per cluster; older ones fall off.
 const EVENTS_KEPT: usize = 200;
@@ -47,6 +48,7 @@ pub struct ClusterModel {
     pub namespaces: BTreeMap<String, NamespaceCount>,
     pub pods_ready: usize,
     pub deployments: BTreeMap<PodKey, DeploymentSummary>,
+    pub policies: BTreeMap<PodKey, PolicySummary>,
     pub events: VecDeque<EventSummary>,
     /// Last watch error, shown under the title while the cluster still answers.
     pub last_error: Option<String>,
@@ -65,6 +67,7 @@ impl ClusterModel {
             namespaces: BTreeMap::new(),
             pods_ready: 0,
             deployments: BTreeMap::new(),
+            policies: BTreeMap::new(),
             events: VecDeque::new(),
             last_error: None,
             scroll: 0,
@@ -77,7 +80,30 @@ impl ClusterModel {
 
     /// Rows of the pod list: one header per namespace plus one per pod.
     pub fn row_count(&self) -> usize {
-        self.namespaces.len() + self.pods.len()
+        let policy_rows = if self.policies.is_empty() {
+            0
+        } else {
+            self.policies.len() + 1
+        };
+        let demo_deployments = self
+            .deployments
+            .keys()
+            .filter(|(ns, _)| is_demo_namespace(ns))
+            .count();
+        policy_rows + self.namespaces.len() + demo_deployments + self.pods.len()
+    }
+
+    /// Deployments shown under their namespace header: the demo's own, with image and
+    /// rollout progress.
+    pub fn shown_deployments<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a DeploymentSummary> + 'a {
+        let demo = is_demo_namespace(namespace);
+        self.deployments
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |((ns, _), _)| demo && ns == namespace)
+            .map(|(_, d)| d)
     }
 
     /// Namespaces in pane order: the demo's own first, then the rest, each alphabetically.
@@ -163,6 +189,20 @@ impl ClusterModel {
         }
     }
 
+    pub fn apply_policies(&mut self, msg: ResourceMsg<PolicySummary>) {
+        match msg {
+            ResourceMsg::Reset(list) => {
+                self.policies = list.into_iter().map(|p| (p.key(), p)).collect()
+            }
+            ResourceMsg::Applied(p) => {
+                self.policies.insert(p.key(), p);
+            }
+            ResourceMsg::Deleted(key) => {
+                self.policies.remove(&key);
+            }
+        }
+    }
+
     pub fn apply_events(&mut self, msg: ResourceMsg<EventSummary>) {
         match msg {
             ResourceMsg::Reset(mut list) => {
@@ -222,7 +262,7 @@ mod tests {
             },
             restarts: 0,
             created: None,
-            image_tag: None,
+            image: None,
             node: None,
         }
     }

@@ -2,13 +2,19 @@
 //! choices, the clock. No ratatui and no I/O here, so `app::update` can be tested by
 //! feeding messages and reading the model back.
 
+pub mod act;
 pub mod cluster;
 pub mod pod;
+pub mod policy;
 
 use chrono::{DateTime, FixedOffset};
 
+pub use act::{ActIndicator, ActKind, ActLine, ActOutcome, ActReading, ActRun, ActState};
 pub use cluster::{ClusterModel, Reachability, ResourceMsg};
 pub use pod::{DeploymentSummary, EventSummary, PodKey, PodPhase, PodSummary};
+pub use policy::PolicySummary;
+
+use crate::config::DemoConfig;
 
 /// Which world the clusters belong to: shown as a badge so nobody mistakes a rehearsal
 /// for the live demo.
@@ -47,6 +53,20 @@ pub struct Model {
     pub quitting: bool,
     /// Below this width the panes stack or become tabs instead of standing side by side.
     pub side_by_side_min_width: u16,
+    /// What the act indicator reads.
+    pub demo: DemoConfig,
+    pub act: ActIndicator,
+    /// The act script running now, or the last one that ran.
+    pub act_run: Option<ActRun>,
+    pub show_act_log: bool,
+    /// Ask before running an act.
+    pub confirm_acts: bool,
+    /// An act waiting for `y`/Enter.
+    pub confirming: Option<ActKind>,
+    /// `q` pressed while an act runs: waiting for `y`.
+    pub confirming_quit: bool,
+    /// A short message for the footer, and when it was set.
+    pub notice: Option<(String, DateTime<FixedOffset>)>,
 }
 
 impl Model {
@@ -70,7 +90,36 @@ impl Model {
             kubeconfig_path: String::new(),
             quitting: false,
             side_by_side_min_width: 120,
+            demo: DemoConfig::default(),
+            act: ActIndicator {
+                reading: ActReading {
+                    state: ActState::Unknown,
+                    tool_image: None,
+                    policies: Vec::new(),
+                    detail: None,
+                },
+                since: now,
+            },
+            act_run: None,
+            show_act_log: true,
+            confirm_acts: true,
+            confirming: None,
+            confirming_quit: false,
+            notice: None,
         }
+    }
+
+    /// Re-reads the act off the clusters; the `since` time moves only when the state does.
+    pub fn refresh_act(&mut self) {
+        let reading = act::read_act(&self.clusters, &self.demo);
+        if reading.state != self.act.reading.state {
+            self.act.since = self.now;
+        }
+        self.act.reading = reading;
+    }
+
+    pub fn act_running(&self) -> bool {
+        self.act_run.as_ref().is_some_and(ActRun::running)
     }
 
     pub fn focused(&self) -> Option<&ClusterModel> {

@@ -53,14 +53,19 @@ pub struct PodSummary {
     pub phase: PodPhase,
     pub restarts: u32,
     pub created: Option<DateTime<Utc>>,
-    /// Tag of the first container's image, kept only for the demo's own workloads.
-    pub image_tag: Option<String>,
+    /// The first container's image, kept only for the demo's own workloads.
+    pub image: Option<String>,
     pub node: Option<String>,
 }
 
 impl PodSummary {
     pub fn key(&self) -> PodKey {
         (self.namespace.clone(), self.name.clone())
+    }
+
+    /// The image tag, for the demo's own workloads.
+    pub fn tag(&self) -> Option<String> {
+        self.image.as_deref().map(image_tag)
     }
 
     /// Ready as the header counts it: running with every container ready.
@@ -81,12 +86,11 @@ impl PodSummary {
             .iter()
             .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
             .sum();
-        let image_tag = if is_demo_namespace(&namespace) {
+        let image = if is_demo_namespace(&namespace) {
             pod.spec
                 .as_ref()
                 .and_then(|s| s.containers.first())
-                .and_then(|c| c.image.as_deref())
-                .map(image_tag)
+                .and_then(|c| c.image.clone())
         } else {
             None
         };
@@ -101,7 +105,7 @@ impl PodSummary {
                 .creation_timestamp
                 .as_ref()
                 .and_then(|t| to_chrono(&t.0)),
-            image_tag,
+            image,
             node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
         }
     }
@@ -232,6 +236,8 @@ pub struct DeploymentSummary {
     pub namespace: String,
     pub name: String,
     pub replicas: i32,
+    /// Pods of every revision (`status.replicas`): above `updated` while old pods remain.
+    pub status_replicas: i32,
     pub ready: i32,
     pub updated: i32,
     pub available: i32,
@@ -245,12 +251,22 @@ impl DeploymentSummary {
         (self.namespace.clone(), self.name.clone())
     }
 
+    /// As `kubectl rollout status` judges it: not yet observed, not all updated, old pods
+    /// still around, or new ones not yet available.
+    pub fn rolling_out(&self) -> bool {
+        self.observed_generation < self.generation
+            || self.updated < self.replicas
+            || self.status_replicas > self.updated
+            || self.available < self.updated
+    }
+
     pub fn from_deployment(d: &Deployment) -> DeploymentSummary {
         let status = d.status.as_ref();
         DeploymentSummary {
             namespace: d.metadata.namespace.clone().unwrap_or_default(),
             name: d.metadata.name.clone().unwrap_or_default(),
             replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            status_replicas: status.and_then(|s| s.replicas).unwrap_or(0),
             ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
             available: status.and_then(|s| s.available_replicas).unwrap_or(0),
@@ -348,7 +364,7 @@ mod tests {
         assert_eq!(p.phase, PodPhase::Running);
         assert!(p.is_ready());
         assert_eq!(p.restarts, 2);
-        assert_eq!(p.image_tag.as_deref(), Some("1.0.0"));
+        assert_eq!(p.tag().as_deref(), Some("1.0.0"));
     }
 
     #[test]
@@ -362,7 +378,7 @@ mod tests {
         })));
         assert_eq!(crash.phase, PodPhase::Failing("CrashLoopBackOff".into()));
         assert!(!crash.is_ready());
-        assert_eq!(crash.image_tag, None);
+        assert_eq!(crash.image, None);
 
         let creating = PodSummary::from_pod(&pod(json!({
             "metadata": {"name": "b", "namespace": "x"},

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::config::Kubeconfig;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
@@ -18,7 +19,9 @@ use super::backoff::QuickBackoff;
 use super::clock;
 use super::kubeconfig;
 use crate::app::{ClusterMsg, Msg};
-use crate::model::{DeploymentSummary, EventSummary, PodKey, PodSummary, ResourceMsg};
+use crate::model::{
+    DeploymentSummary, EventSummary, PodKey, PodSummary, PolicySummary, ResourceMsg,
+};
 
 const PROBE_INTERVAL_UP: Duration = Duration::from_secs(5);
 const PROBE_INTERVAL_DOWN: Duration = Duration::from_secs(1);
@@ -77,6 +80,12 @@ async fn run(index: usize, client: Client, tx: mpsc::Sender<Msg>) {
         DeploymentSummary::key,
         ClusterMsg::Deployments,
     ));
+    tasks.spawn(watch_policies(
+        client.clone(),
+        index,
+        tx.clone(),
+        wake.clone(),
+    ));
     tasks.spawn(watch::<Event, _>(
         Api::all(client),
         index,
@@ -129,6 +138,75 @@ async fn probe(index: usize, client: Client, tx: mpsc::Sender<Msg>, wake: Arc<No
             _ = wake.notified() => {}
         }
     }
+}
+
+/// How long to wait before looking again for a policy kind the cluster does not serve.
+const ABSENT_KIND_RETRY: Duration = Duration::from_secs(60);
+
+/// AuthorizationPolicies are a custom resource: a cluster without Istio does not serve
+/// them, which is a fact to show (no policies), not an error to repeat.
+async fn watch_policies(client: Client, index: usize, tx: mpsc::Sender<Msg>, wake: Arc<Notify>) {
+    let gvk = GroupVersionKind::gvk("security.istio.io", "v1", "AuthorizationPolicy");
+    let resource = ApiResource::from_gvk(&gvk);
+    loop {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let stream = watcher(api, watcher::Config::default()).backoff(QuickBackoff::default());
+        let mut stream = std::pin::pin!(stream);
+        let mut initial = Vec::new();
+        let summarize = |o: &DynamicObject| {
+            PolicySummary::from_object(
+                o.metadata.namespace.as_deref(),
+                o.metadata.name.as_deref(),
+                o.data.get("spec"),
+            )
+        };
+        let absent = loop {
+            let Some(item) = stream.next().await else {
+                break false;
+            };
+            let msg = match item {
+                Ok(watcher::Event::Init) => {
+                    initial.clear();
+                    continue;
+                }
+                Ok(watcher::Event::InitApply(o)) => {
+                    initial.push(summarize(&o));
+                    continue;
+                }
+                Ok(watcher::Event::InitDone) => ResourceMsg::Reset(std::mem::take(&mut initial)),
+                Ok(watcher::Event::Apply(o)) => ResourceMsg::Applied(summarize(&o)),
+                Ok(watcher::Event::Delete(o)) => ResourceMsg::Deleted(summarize(&o).key()),
+                Err(e) if is_not_found(&e) => break true,
+                Err(e) => {
+                    tracing::debug!(cluster = index, error = %e, "policy watch failed; retrying");
+                    wake.notify_one();
+                    continue;
+                }
+            };
+            if tx
+                .send(Msg::Cluster(index, ClusterMsg::Policies(msg)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        };
+        if absent {
+            let none = ClusterMsg::Policies(ResourceMsg::Reset(Vec::new()));
+            if tx.send(Msg::Cluster(index, none)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(ABSENT_KIND_RETRY).await;
+        }
+    }
+}
+
+fn is_not_found(e: &watcher::Error) -> bool {
+    matches!(
+        e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s)) | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+            if s.code == 404
+    )
 }
 
 /// Errors from hyper chains get long; the pane has one line for them.

@@ -11,7 +11,9 @@ use super::format::{age, fit, pad};
 use super::layout::{Arrangement, ScreenAreas};
 use crate::config::{Role, Theme};
 use crate::model::cluster::NamespaceCount;
-use crate::model::{ClusterModel, Model, PodPhase, PodSummary, Reachability};
+use crate::model::{
+    ClusterModel, DeploymentSummary, Model, PodPhase, PodSummary, PolicySummary, Reachability,
+};
 
 /// Pane inner width from which the image tag gets its own column.
 const TAG_COLUMN_MIN_WIDTH: u16 = 70;
@@ -288,19 +290,46 @@ fn pod_lines<'a>(c: &'a ClusterModel, inner: Rect, model: &Model, theme: &Theme)
     // of thousands of pods still costs only what is visible.
     let height = usize::from(inner.height);
     let mut row = 0usize;
+    let emit = |lines: &mut Vec<Line<'a>>, row: &mut usize, make: &dyn Fn() -> Line<'a>| {
+        if *row >= c.scroll && lines.len() < height {
+            lines.push(make());
+        }
+        *row += 1;
+    };
+    if !c.policies.is_empty() {
+        let role = if dim { Role::Unreachable } else { Role::Info };
+        emit(&mut lines, &mut row, &|| {
+            Line::styled(
+                fit(
+                    &format!("⛨ AuthorizationPolicies ({})", c.policies.len()),
+                    width,
+                    false,
+                ),
+                theme.style(role),
+            )
+        });
+        for p in c.policies.values() {
+            emit(&mut lines, &mut row, &|| policy_line(p, width, dim, theme));
+        }
+    }
     for (ns, count) in c.namespace_order() {
         if lines.len() >= height {
             break;
         }
-        let ns_rows = count.total + 1;
+        let deployments = c.shown_deployments(ns).count();
+        let ns_rows = 1 + deployments + count.total;
         if row + ns_rows <= c.scroll {
             row += ns_rows;
             continue;
         }
-        if row >= c.scroll {
-            lines.push(namespace_line(ns, count, width, dim, theme));
+        emit(&mut lines, &mut row, &|| {
+            namespace_line(ns, count, width, dim, theme)
+        });
+        for d in c.shown_deployments(ns) {
+            emit(&mut lines, &mut row, &|| {
+                deployment_line(d, width, dim, theme)
+            });
         }
-        row += 1;
         let skip = c.scroll.saturating_sub(row);
         row += skip;
         for pod in c.pods_in(ns).skip(skip) {
@@ -312,6 +341,64 @@ fn pod_lines<'a>(c: &'a ClusterModel, inner: Rect, model: &Model, theme: &Theme)
         }
     }
     lines
+}
+
+fn policy_line<'a>(p: &PolicySummary, width: usize, dim: bool, theme: &Theme) -> Line<'a> {
+    let role = |r: Role| {
+        if dim {
+            theme.style(Role::Unreachable)
+        } else {
+            theme.style(r)
+        }
+    };
+    let action_role = if p.action.starts_with("DENY") {
+        Role::Danger
+    } else {
+        Role::Ok
+    };
+    let head = format!("  {}/{} ", p.namespace, p.name);
+    let action = format!("{} ", p.action);
+    let rest = width.saturating_sub(head.chars().count() + action.chars().count());
+    Line::from(vec![
+        Span::styled(fit(&head, width, false), role(Role::Text)),
+        Span::styled(action, role(action_role)),
+        Span::styled(fit(&p.sources.join(", "), rest, false), role(Role::Muted)),
+    ])
+}
+
+fn deployment_line<'a>(d: &DeploymentSummary, width: usize, dim: bool, theme: &Theme) -> Line<'a> {
+    let role = |r: Role| {
+        if dim {
+            theme.style(Role::Unreachable)
+        } else {
+            theme.style(r)
+        }
+    };
+    let tag = d
+        .image
+        .as_deref()
+        .map(crate::model::pod::image_tag)
+        .unwrap_or_default();
+    let (progress, progress_role) = if d.rolling_out() {
+        (
+            format!("⟳ {}/{} updated", d.updated.min(d.replicas), d.replicas),
+            Role::Warn,
+        )
+    } else {
+        (format!("{}/{} ready", d.ready, d.replicas), Role::Muted)
+    };
+    let right = format!(" {progress}");
+    let left_room = width.saturating_sub(right.chars().count());
+    let name = format!("  deploy/{} ", d.name);
+    let tag_room = left_room.saturating_sub(name.chars().count());
+    let tag = fit(&tag, tag_room, false);
+    let gap = left_room.saturating_sub(name.chars().count() + tag.chars().count());
+    Line::from(vec![
+        Span::styled(fit(&name, left_room, false), role(Role::Muted)),
+        Span::styled(tag, role(Role::Accent)),
+        Span::raw(" ".repeat(gap)),
+        Span::styled(right, role(progress_role)),
+    ])
 }
 
 fn namespace_line<'a>(
@@ -369,15 +456,12 @@ fn pod_line<'a>(
     let mut spans = Vec::with_capacity(7);
     // Narrow panes have no tag column: the tag follows the name, which gives way to it,
     // because `1.0.0` vs `1.0.0-rugpull` is the thing the audience must see.
-    let inline_tag = if cols.tag == 0 {
-        pod.image_tag.as_deref()
-    } else {
-        None
-    };
+    let tag = pod.tag();
+    let inline_tag = if cols.tag == 0 { tag.as_deref() } else { None };
     let name_room = cols.name.saturating_sub(3);
     match inline_tag {
-        Some(tag) => {
-            let tag = fit(tag, name_room * 2 / 3, false);
+        Some(inline) => {
+            let tag = fit(inline, name_room * 2 / 3, false);
             let name = fit(
                 &pod.name,
                 name_room.saturating_sub(tag.chars().count() + 1),
@@ -427,7 +511,7 @@ fn pod_line<'a>(
     ));
     if cols.tag > 0 {
         spans.push(Span::styled(
-            cell(pod.image_tag.as_deref().unwrap_or(""), cols.tag),
+            cell(tag.as_deref().unwrap_or(""), cols.tag),
             style(Role::Accent),
         ));
     }

@@ -14,12 +14,11 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         WorldMode::Live => Span::styled(" LIVE ", theme.style(Role::BadgeLive)),
     };
     let clock = model.now.format("%H:%M:%S").to_string();
-    let left = vec![
+    let mut left = vec![
         Span::styled(" control-room ", theme.style(Role::Title)),
         badge,
-        Span::styled("  act ", theme.style(Role::Muted)),
-        Span::styled("—", theme.style(Role::Muted)),
     ];
+    left.extend(super::act::header_spans(model, theme));
     let left_width: usize = left.iter().map(|s| s.content.chars().count()).sum();
     let gap = usize::from(area.width).saturating_sub(left_width + clock.len() + 1);
     let mut spans = left;
@@ -33,6 +32,9 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
 }
 
 const HINTS: &[(&str, &str)] = &[
+    ("r", "act 1"),
+    ("u", "act 2"),
+    ("p", "act 3"),
     ("1-9", "focus"),
     ("Tab", "next"),
     ("j/k", "scroll"),
@@ -41,7 +43,19 @@ const HINTS: &[(&str, &str)] = &[
     ("q", "quit"),
 ];
 
-pub fn draw_footer(frame: &mut Frame, area: Rect, _model: &Model, theme: &Theme) {
+/// How long a notice stays in the footer.
+const NOTICE_SECS: i64 = 6;
+
+pub fn draw_footer(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    if let Some((text, at)) = &model.notice
+        && (model.now - *at).num_seconds() < NOTICE_SECS
+    {
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" {text}"), theme.style(Role::Warn))),
+            area,
+        );
+        return;
+    }
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in HINTS {
         spans.push(Span::styled(*key, theme.style(Role::Accent)));

@@ -9,6 +9,11 @@ use crate::config::{Role, Theme};
 use crate::model::Model;
 
 pub const KEYS: &[(&str, &str)] = &[
+    ("r", "act 1 · reset-demo (asks y/Enter)"),
+    ("u", "act 2 · upgrade-banking-app (asks y/Enter)"),
+    ("p", "act 3 · policies-on (asks y/Enter)"),
+    ("a", "show / hide the act log"),
+    ("Ctrl+C", "cancel the running act"),
     ("1 2 3 …", "focus a cluster pane"),
     ("Tab / Shift+Tab", "next / previous pane"),
     ("j k ↓ ↑", "scroll one row"),
@@ -16,7 +21,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Home g / End G", "top / bottom"),
     ("z", "zoom the focused pane (Esc leaves)"),
     ("?", "this help (Esc closes)"),
-    ("q  Ctrl+C", "quit"),
+    ("q", "quit (asks while an act runs)"),
 ];
 
 pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {

@@ -24,6 +24,8 @@ pub struct ScreenAreas {
     pub tabs: Option<Rect>,
     /// One rect per cluster pane drawn, with the cluster index it shows.
     pub panes: Vec<(usize, Rect)>,
+    /// The act script's output, below the panes while there is a run to show.
+    pub act_log: Option<Rect>,
     pub arrangement: Arrangement,
 }
 
@@ -48,6 +50,14 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         Constraint::Length(1),
     ])
     .areas(area);
+    let (body, act_log) = if model.act_run.is_some() && model.show_act_log && body.height >= 12 {
+        let log_height = (body.height / 3).clamp(5, 14);
+        let [b, l] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(log_height)]).areas(body);
+        (b, Some(l))
+    } else {
+        (body, None)
+    };
     let arrangement = arrangement(area, model);
     let n = model.clusters.len();
     let (tabs, panes) = match arrangement {
@@ -75,6 +85,7 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         footer,
         tabs,
         panes,
+        act_log,
         arrangement,
     }
 }

@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `&Model` and `&Theme`, one module per pane.
 //! Nothing here does I/O or waits; rows are built only for what is visible.
 
+mod act;
 mod cluster;
 mod format;
 mod header;
@@ -18,10 +19,14 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
     let areas = layout::screen(frame.area(), model);
     header::draw(frame, areas.header, model, theme);
     cluster::draw_body(frame, &areas, model, theme);
+    if let (Some(area), Some(run)) = (areas.act_log, model.act_run.as_ref()) {
+        act::draw_log(frame, area, run, model, theme);
+    }
     header::draw_footer(frame, areas.footer, model, theme);
     if model.show_help {
         help::draw(frame, frame.area(), model, theme);
     }
+    act::draw_prompts(frame, model, theme);
 }
 
 /// The screen as plain text, one line per row: for snapshots and headless checks.

@@ -20,7 +20,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str) -> Tmux {
-        let socket = format!("crbench-{}", std::process::id());
+        // A fresh server per run: reusing a socket races the previous server's shutdown.
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("crbench-{}-{run}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "-L",

@@ -5,9 +5,21 @@
 
 use serde_json::{Value, json};
 
-/// Verbs advertised for every resource. Only reads are served today; when writes land over
-/// HTTP, widen this so kubectl stops refusing them client-side.
-const READ_VERBS: &[&str] = &["get", "list", "watch"];
+/// Verbs advertised for every resource: everything is readable and writable over HTTP.
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// Subresources a real server advertises as their own discovery entries (`deployments/scale`).
+/// `kubectl scale` finds the Scale kind through them.
+const SCALABLE: &[&str] = &["deployments", "replicasets"];
 
 /// One servable resource type.
 #[derive(Debug)]
@@ -25,6 +37,26 @@ pub struct ResourceDef {
 }
 
 impl ResourceDef {
+    /// Compiled into every real API server, as opposed to a CRD. Custom resources refuse
+    /// strategic merge patches (415), as a real server does.
+    pub fn builtin(&self) -> bool {
+        matches!(self.group, "" | "apps")
+    }
+
+    /// Whether `{plural}/scale` is served.
+    pub fn scalable(&self) -> bool {
+        self.group == "apps" && SCALABLE.contains(&self.plural)
+    }
+
+    /// `pods`, `deployments.apps`: how a real server names the resource in messages.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
     /// `v1` for the core group, `apps/v1` otherwise.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -56,7 +88,7 @@ const fn def(
         namespaced,
         short_names,
         categories,
-        verbs: READ_VERBS,
+        verbs: VERBS,
     }
 }
 
@@ -161,7 +193,7 @@ pub static RESOURCES: &[ResourceDef] = &[
 ];
 
 /// Non-core groups in the order `/apis` lists them.
-const GROUPS: &[(&str, &str)] = &[
+pub const GROUPS: &[(&str, &str)] = &[
     ("apps", "v1"),
     ("gateway.networking.k8s.io", "v1"),
     ("security.istio.io", "v1"),
@@ -251,7 +283,7 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
     let resources: Vec<Value> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version)
-        .map(|r| {
+        .flat_map(|r| {
             let mut doc = json!({
                 "name": r.plural,
                 "singularName": r.singular,
@@ -267,7 +299,26 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
                     map.insert("categories".into(), json!(r.categories));
                 }
             }
-            doc
+            let mut docs = vec![doc];
+            if r.scalable() {
+                docs.push(json!({
+                    "name": format!("{}/scale", r.plural),
+                    "singularName": "",
+                    "namespaced": r.namespaced,
+                    "group": "autoscaling",
+                    "version": "v1",
+                    "kind": "Scale",
+                    "verbs": ["get", "patch", "update"],
+                }));
+                docs.push(json!({
+                    "name": format!("{}/status", r.plural),
+                    "singularName": "",
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": ["get", "patch", "update"],
+                }));
+            }
+            docs
         })
         .collect();
     if resources.is_empty() {

@@ -4,7 +4,7 @@
 //! same seed is the same world, and tests can reason about it.
 
 /// The alphabet Kubernetes uses for generated name suffixes (no vowels, no confusable digits).
-const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+pub(crate) const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 #[derive(Debug, Clone)]
 pub struct IdGen {

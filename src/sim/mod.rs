@@ -2,10 +2,13 @@
 //!
 //! `start` builds the TrustUsBank world (edge, bank, vendor) into one [`ClusterStore`] per
 //! cluster, serves each on its own `127.0.0.1` port with enough of the API for kubectl and
-//! kube-rs (discovery, get, list, watch), and writes a kubeconfig plus a `control-room.toml`
-//! pointing at it. Tests and simulated controllers change the world through the stores; every
-//! change reaches watchers like a real API server's would.
+//! kube-rs (discovery, OpenAPI v3, get, list, watch, create, update, patch, delete), runs a
+//! small control plane inside each (Deployment and ReplicaSet controllers, scheduler, kubelet,
+//! garbage collector) and writes a kubeconfig plus a `control-room.toml` pointing at it. Tests
+//! change the world through HTTP or straight through the stores; every change reaches watchers
+//! and controllers like a real API server's would.
 
+mod controller;
 mod discovery;
 mod history;
 mod ids;
@@ -14,17 +17,25 @@ mod kubeconfig;
 mod mesh;
 mod object;
 mod objects;
+mod openapi;
+mod openapi_v2;
+mod owners;
+mod patch;
 mod placement;
 mod query;
+mod request;
 mod scale;
 mod selector;
 mod server;
 mod serving;
 mod status;
 mod store;
+mod strategic;
+mod subresource;
 mod watch;
 mod workloads;
 mod world;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -71,13 +82,21 @@ pub struct SimTuning {
     pub history_window: usize,
     /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK.
     pub bookmark_interval: Duration,
+    /// How long each visible phase of a rollout lasts: a new pod shows ContainerCreating for
+    /// about this long, an old one Terminating. Scheduling takes a quarter of it.
+    pub rollout_step: Duration,
 }
+
+/// The default [`SimTuning::rollout_step`]: long enough for a presenter's audience to see
+/// ContainerCreating and Terminating go by.
+pub const DEFAULT_ROLLOUT_STEP: Duration = Duration::from_millis(1500);
 
 impl Default for SimTuning {
     fn default() -> Self {
         Self {
             history_window: DEFAULT_HISTORY_WINDOW,
             bookmark_interval: Duration::from_secs(15),
+            rollout_step: DEFAULT_ROLLOUT_STEP,
         }
     }
 }
@@ -96,6 +115,8 @@ pub struct SimCluster {
 struct RunningCluster {
     spec: &'static ClusterSpec,
     server: ClusterServer,
+    /// Started with the server, once nothing else can fail.
+    controllers: Option<JoinHandle<()>>,
 }
 
 /// The running simulator. Dropping it stops everything; [`SimHandle::shutdown`] does so and
@@ -143,7 +164,11 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
         let store = build.await.context("world builder panicked")??;
         let port = listener.local_addr()?.port();
         let server = ClusterServer::new(store, port, tuning.bookmark_interval);
-        clusters.push(RunningCluster { spec, server });
+        clusters.push(RunningCluster {
+            spec,
+            server,
+            controllers: None,
+        });
     }
 
     let servers: Vec<String> = clusters
@@ -163,7 +188,9 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
     let (kubeconfig, config) = kubeconfig::write_files(&opts.state_dir, &entries)?;
 
     // Serve only once nothing else can fail, so an error above leaves no server running.
-    for (c, listener) in clusters.iter().zip(listeners) {
+    for (c, listener) in clusters.iter_mut().zip(listeners) {
+        let store = c.server.store().clone();
+        c.controllers = Some(controller::spawn(store, c.spec, tuning.rollout_step));
         c.server.serve(listener);
         tracing::info!(
             cluster = c.spec.short,
@@ -243,7 +270,11 @@ impl SimHandle {
             churn.abort();
             let _ = churn.await;
         }
-        for c in &self.clusters {
+        for c in &mut self.clusters {
+            if let Some(controllers) = c.controllers.take() {
+                controllers.abort();
+                let _ = controllers.await;
+            }
             c.server.stop().await;
         }
     }
@@ -255,6 +286,9 @@ impl Drop for SimHandle {
             churn.abort();
         }
         for c in &self.clusters {
+            if let Some(controllers) = &c.controllers {
+                controllers.abort();
+            }
             c.server.stop_now();
         }
     }
@@ -263,7 +297,12 @@ impl Drop for SimHandle {
 /// The `control-room sim` subcommand: start, print where everything is, run until SIGINT or
 /// SIGTERM.
 pub async fn run_cli(opts: SimOptions) -> anyhow::Result<()> {
-    let sim = start(opts).await?;
+    run_cli_with(opts, SimTuning::default()).await
+}
+
+/// [`run_cli`] with explicit tuning (a `--rollout-step-ms` flag would set `rollout_step`).
+pub async fn run_cli_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<()> {
+    let sim = start_with(opts, tuning).await?;
     println!("control-room sim: three simulated clusters are up");
     println!("  kubeconfig: {}", sim.kubeconfig_path().display());
     println!("  config:     {}", sim.config_path().display());

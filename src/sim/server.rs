@@ -1,12 +1,14 @@
 //! The HTTP face of one simulated cluster: routing by hand over Kubernetes paths, discovery,
-//! GET, LIST (selectors, paging) and WATCH. Reads only; writes answer 405 until they land.
+//! OpenAPI, GET, LIST (selectors, paging) and WATCH here; writes in `writes`, `patch` and
+//! `subresource`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -14,11 +16,16 @@ use tokio::sync::watch;
 use super::discovery::{self, ResourceDef};
 use super::ids;
 use super::object::Stored;
+use super::openapi;
+use super::openapi_v2;
+use super::patch;
 use super::query::{ListOptions, Query};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status;
 use super::store::ClusterStore;
+use super::subresource;
 use super::watch::{WatchRequest, watch_body};
+use super::writes::{self, Part};
 
 /// What every request handler of one serving run shares.
 pub struct ServerCtx {
@@ -42,6 +49,10 @@ enum Route<'a> {
     Group(&'a str),
     GroupVersion(&'a str, &'a str),
     Resource(ResourcePath<'a>),
+    OpenApiV2,
+    OpenApiRoot,
+    /// `api/v1`, `apis/apps/v1`.
+    OpenApiDoc(String),
     Unknown,
 }
 
@@ -51,6 +62,8 @@ struct ResourcePath<'a> {
     namespace: Option<&'a str>,
     plural: &'a str,
     name: Option<&'a str>,
+    /// `scale`, `status`, … (only some are served).
+    subresource: Option<&'a str>,
 }
 
 fn route<'a>(segments: &[&'a str]) -> Route<'a> {
@@ -62,6 +75,9 @@ fn route<'a>(segments: &[&'a str]) -> Route<'a> {
         ["api", version] => Route::GroupVersion("", version),
         ["apis", group] => Route::Group(group),
         ["apis", group, version] => Route::GroupVersion(group, version),
+        ["openapi", "v2"] => Route::OpenApiV2,
+        ["openapi", "v3"] => Route::OpenApiRoot,
+        ["openapi", "v3", rest @ ..] => Route::OpenApiDoc(rest.join("/")),
         ["api", version, rest @ ..] => resource_route("", version, rest),
         ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
         _ => Route::Unknown,
@@ -69,12 +85,13 @@ fn route<'a>(segments: &[&'a str]) -> Route<'a> {
 }
 
 fn resource_route<'a>(group: &'a str, version: &'a str, rest: &[&'a str]) -> Route<'a> {
-    let (namespace, plural, name) = match rest {
-        [plural] => (None, *plural, None),
-        [plural, name] => (None, *plural, Some(*name)),
-        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
-        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
-        // Subresources (log, status, portforward…) are not served yet.
+    let (namespace, plural, name, subresource) = match rest {
+        [plural] => (None, *plural, None, None),
+        [plural, name] => (None, *plural, Some(*name), None),
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name), None),
+        ["namespaces", ns, plural, name, sub] => (Some(*ns), *plural, Some(*name), Some(*sub)),
+        [plural, name, sub] => (None, *plural, Some(*name), Some(*sub)),
         _ => return Route::Unknown,
     };
     Route::Resource(ResourcePath {
@@ -83,13 +100,25 @@ fn resource_route<'a>(group: &'a str, version: &'a str, rest: &[&'a str]) -> Rou
         namespace,
         plural,
         name,
+        subresource,
     })
 }
 
-async fn handle(State(ctx): State<Arc<ServerCtx>>, method: Method, uri: Uri) -> Response {
+async fn handle(
+    State(ctx): State<Arc<ServerCtx>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let route = route(&segments);
-    let response = if matches!(route, Route::Unknown) {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let response = if let Route::Resource(path) = &route {
+        serve_resource(&ctx, path, &method, uri.query(), content_type, &body)
+    } else if matches!(route, Route::Unknown) {
         status::no_route()
     } else if method != Method::GET && method != Method::HEAD {
         status::method_not_allowed()
@@ -105,8 +134,12 @@ async fn handle(State(ctx): State<Arc<ServerCtx>>, method: Method, uri: Uri) -> 
             Route::GroupVersion(group, version) => discovery::api_resource_list(group, version)
                 .map(|doc| ok_json(&doc))
                 .unwrap_or_else(status::no_route),
-            Route::Resource(path) => serve_resource(&ctx, &path, uri.query()),
-            Route::Unknown => status::no_route(),
+            Route::OpenApiV2 => openapi_v2(&headers),
+            Route::OpenApiRoot => ok_json(&openapi::root()),
+            Route::OpenApiDoc(key) => openapi::group_version(&key)
+                .map(|doc| ok_json(&doc))
+                .unwrap_or_else(status::no_route),
+            Route::Resource(_) | Route::Unknown => status::no_route(),
         }
     };
     tracing::debug!(
@@ -123,6 +156,23 @@ fn ok_json(doc: &Value) -> Response {
     status::json_response(StatusCode::OK, doc.to_string())
 }
 
+/// Protobuf when asked for (kubectl before 1.29 asks for nothing else), JSON otherwise.
+fn openapi_v2(headers: &HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !accept.contains("protobuf") {
+        return ok_json(&openapi_v2::json());
+    }
+    let mut response = Response::new(axum::body::Body::from(openapi_v2::protobuf()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(openapi_v2::PROTOBUF),
+    );
+    response
+}
+
 fn ok_text(text: &'static str) -> Response {
     let mut response = Response::new(axum::body::Body::from(text));
     response.headers_mut().insert(
@@ -132,7 +182,14 @@ fn ok_text(text: &'static str) -> Response {
     response
 }
 
-fn serve_resource(ctx: &ServerCtx, path: &ResourcePath<'_>, raw_query: Option<&str>) -> Response {
+fn serve_resource(
+    ctx: &ServerCtx,
+    path: &ResourcePath<'_>,
+    method: &Method,
+    raw_query: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Response {
     let Some(def) = discovery::lookup_resource(path.group, path.version, path.plural) else {
         return status::no_route();
     };
@@ -143,23 +200,52 @@ fn serve_resource(ctx: &ServerCtx, path: &ResourcePath<'_>, raw_query: Option<&s
         Ok(q) => q,
         Err(message) => return status::bad_request(&message),
     };
-    match path.name {
-        Some(name) => {
-            if def.namespaced && path.namespace.is_none() {
-                return status::no_route();
+    let ns = path.namespace;
+    let read = *method == Method::GET || *method == Method::HEAD;
+    let Some(name) = path.name else {
+        return match *method {
+            _ if read => {
+                list_or_watch(ctx, def, ns, &query).unwrap_or_else(ListError::into_response)
             }
-            let (kind, _) = ctx.store.kind_for(def);
-            match ctx
-                .store
-                .get_stored(kind, path.namespace.unwrap_or(""), name)
-            {
-                Some(obj) => status::json_response(StatusCode::OK, obj.typed_json()),
-                None => status::not_found(def.plural, name),
-            }
+            Method::POST => writes::create(ctx, def, ns, &query, content_type, body),
+            Method::DELETE => writes::delete_collection(ctx, def, ns, &query, body),
+            _ => status::method_not_allowed(),
+        };
+    };
+    if def.namespaced && ns.is_none() {
+        return status::no_route();
+    }
+    match (path.subresource, method.clone()) {
+        (None | Some("status"), _) if read => get_one(ctx, def, ns, name),
+        (None, Method::PUT) => {
+            writes::replace(ctx, def, ns, name, Part::Main, &query, content_type, body)
         }
-        None => {
-            list_or_watch(ctx, def, path.namespace, &query).unwrap_or_else(ListError::into_response)
+        (None, Method::PATCH) => {
+            patch::patch(ctx, def, ns, name, Part::Main, &query, content_type, body)
         }
+        (None, Method::DELETE) => writes::delete_one(ctx, def, ns, name, &query, body),
+        (Some("status"), Method::PUT) => {
+            writes::replace(ctx, def, ns, name, Part::Status, &query, content_type, body)
+        }
+        (Some("status"), Method::PATCH) => {
+            patch::patch(ctx, def, ns, name, Part::Status, &query, content_type, body)
+        }
+        (Some("scale"), _) if def.scalable() && read => subresource::get_scale(ctx, def, ns, name),
+        (Some("scale"), Method::PUT | Method::PATCH) if def.scalable() => {
+            subresource::write_scale(ctx, def, ns, name, method, &query, content_type, body)
+        }
+        (None | Some("status"), _) => status::method_not_allowed(),
+        (Some("scale"), _) if def.scalable() => status::method_not_allowed(),
+        // log, exec, portforward… are not served.
+        (Some(_), _) => status::no_route(),
+    }
+}
+
+fn get_one(ctx: &ServerCtx, def: &ResourceDef, ns: Option<&str>, name: &str) -> Response {
+    let (kind, _) = ctx.store.kind_for(def);
+    match ctx.store.get_stored(kind, ns.unwrap_or(""), name) {
+        Some(obj) => status::json_response(StatusCode::OK, obj.typed_json()),
+        None => status::not_found_in(def, name),
     }
 }
 
@@ -267,7 +353,12 @@ fn list_or_watch(
 }
 
 /// `{"kind":"PodList",…,"items":[…]}` by concatenating stored bodies.
-fn list_body(kind: &str, api_version: &str, metadata: &Value, items: &[&Arc<Stored>]) -> String {
+pub(super) fn list_body(
+    kind: &str,
+    api_version: &str,
+    metadata: &Value,
+    items: &[&Arc<Stored>],
+) -> String {
     let size: usize = items.iter().map(|o| o.body.len() + 1).sum();
     let mut out = String::with_capacity(size + 256);
     out.push_str(&format!(

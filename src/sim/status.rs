@@ -6,7 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::discovery::ResourceDef;
 use super::history::Expired;
+use super::store::StoreError;
 
 /// A `Status` failure object as JSON text.
 pub fn status_json(code: u16, reason: &str, message: &str, details: Option<Value>) -> String {
@@ -44,16 +46,6 @@ pub fn json_response(code: StatusCode, body: impl Into<Body>) -> Response {
 pub fn error_response(code: u16, reason: &str, message: &str, details: Option<Value>) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, status_json(code, reason, message, details))
-}
-
-/// `pods "x" not found`.
-pub fn not_found(resource: &str, name: &str) -> Response {
-    error_response(
-        404,
-        "NotFound",
-        &format!("{resource} \"{name}\" not found"),
-        Some(json!({"name": name, "kind": resource})),
-    )
 }
 
 /// A path nothing is served at.
@@ -105,6 +97,120 @@ pub fn continue_expired() -> Response {
         410,
         "Expired",
         "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        None,
+    )
+}
+
+/// `details` as a real server fills them for one object: `kind` is the plural resource name
+/// (sic), `group` only outside the core group.
+fn object_details(def: &ResourceDef, name: &str, uid: Option<&str>) -> Value {
+    let mut details = json!({"name": name, "kind": def.plural});
+    if !def.group.is_empty() {
+        details["group"] = json!(def.group);
+    }
+    if let Some(uid) = uid {
+        details["uid"] = json!(uid);
+    }
+    details
+}
+
+/// `deployments.apps "x" not found`.
+pub fn not_found_in(def: &ResourceDef, name: &str) -> Response {
+    error_response(
+        404,
+        "NotFound",
+        &format!("{} \"{name}\" not found", def.qualified()),
+        Some(object_details(def, name, None)),
+    )
+}
+
+/// `Deployment.apps "x" is invalid: <why>` (422). `why` reads `field: message` when it is
+/// about one field; kubectl prints the causes, so the reason travels as one.
+pub fn invalid(def: &ResourceDef, name: &str, why: &str) -> Response {
+    let kind = if def.group.is_empty() {
+        def.kind.to_string()
+    } else {
+        format!("{}.{}", def.kind, def.group)
+    };
+    let mut details = json!({"name": name, "kind": def.kind});
+    if let Some((field, message)) = why.split_once(": ")
+        && !field.contains(' ')
+    {
+        details["causes"] =
+            json!([{"reason": "FieldValueInvalid", "message": message, "field": field}]);
+    }
+    if !def.group.is_empty() {
+        details["group"] = json!(def.group);
+    }
+    error_response(
+        422,
+        "Invalid",
+        &format!("{kind} \"{name}\" is invalid: {why}"),
+        Some(details),
+    )
+}
+
+/// 422 without details, for a patch that cannot be applied (a failed JSON patch `test`, a
+/// missing path): kubectl prints "The request is invalid: <message>".
+pub fn unprocessable(message: &str) -> Response {
+    error_response(422, "Invalid", message, None)
+}
+
+/// The Status for a refused store write, worded the way a real server words it.
+pub fn store_error(def: &ResourceDef, err: &StoreError) -> Response {
+    let qualified = def.qualified();
+    match err {
+        StoreError::NotFound { name, .. } => not_found_in(def, name),
+        StoreError::AlreadyExists { name, .. } => error_response(
+            409,
+            "AlreadyExists",
+            &format!("{qualified} \"{name}\" already exists"),
+            Some(object_details(def, name, None)),
+        ),
+        StoreError::Conflict { name, .. } => error_response(
+            409,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on {qualified} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+            ),
+            Some(object_details(def, name, None)),
+        ),
+        StoreError::PreconditionFailed(why) => error_response(
+            409,
+            "Conflict",
+            &format!("Precondition failed: {why}"),
+            None,
+        ),
+        StoreError::Invalid(why) => invalid(def, "", why),
+    }
+}
+
+/// `DELETE` of a kind whose registry answers with a Status rather than the object.
+pub fn deleted(def: &ResourceDef, name: &str, uid: Option<&str>) -> Response {
+    let status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": object_details(def, name, uid),
+    });
+    json_response(StatusCode::OK, status.to_string())
+}
+
+/// A PATCH content type the resource does not take. Custom resources never take strategic
+/// merge patches; the message lists what they do take, word for word as a real server does.
+pub fn unsupported_media_type(def: &ResourceDef) -> Response {
+    let accepted = if def.builtin() {
+        "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
+    } else {
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+    };
+    error_response(
+        415,
+        "UnsupportedMediaType",
+        &format!(
+            "the body of the request was in an unknown format - accepted media types include: {accepted}"
+        ),
         None,
     )
 }

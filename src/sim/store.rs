@@ -36,6 +36,9 @@ pub enum StoreError {
     Conflict { resource: String, name: String },
     #[error("{0}")]
     Invalid(String),
+    /// DeleteOptions preconditions (uid or resourceVersion) did not hold.
+    #[error("Precondition failed: {0}")]
+    PreconditionFailed(String),
 }
 
 impl StoreError {
@@ -43,7 +46,7 @@ impl StoreError {
     pub fn code(&self) -> u16 {
         match self {
             Self::NotFound { .. } => 404,
-            Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::PreconditionFailed(_) => 409,
             Self::Invalid(_) => 422,
         }
     }
@@ -53,7 +56,7 @@ impl StoreError {
         match self {
             Self::NotFound { .. } => "NotFound",
             Self::AlreadyExists { .. } => "AlreadyExists",
-            Self::Conflict { .. } => "Conflict",
+            Self::Conflict { .. } | Self::PreconditionFailed(_) => "Conflict",
             Self::Invalid(_) => "Invalid",
         }
     }
@@ -62,6 +65,37 @@ impl StoreError {
 /// Index of a kind's table inside one store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KindId(usize);
+
+/// DeleteOptions `preconditions`: what the object must still be for a delete to go ahead.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Preconditions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+impl Preconditions {
+    pub(crate) fn check(&self, current: &Value, rv: u64) -> Result<(), StoreError> {
+        if let Some(uid) = &self.uid {
+            let actual = current
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if uid != actual {
+                return Err(StoreError::PreconditionFailed(format!(
+                    "UID in precondition: {uid}, UID in object meta: {actual}"
+                )));
+            }
+        }
+        if let Some(want) = &self.resource_version
+            && *want != rv.to_string()
+        {
+            return Err(StoreError::PreconditionFailed(format!(
+                "ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// A cheap, cloneable handle to one cluster's objects.
 #[derive(Clone)]
@@ -223,6 +257,12 @@ impl ClusterStore {
     }
 
     pub(crate) fn create_stored(&self, obj: Value) -> Result<Arc<Stored>, StoreError> {
+        self.create_with(obj, true)
+    }
+
+    /// `create_stored`, or with `commit == false` a dry run: every check and default, nothing
+    /// stored, no resourceVersion spent (a real server's `dryRun=All`).
+    pub(crate) fn create_with(&self, obj: Value, commit: bool) -> Result<Arc<Stored>, StoreError> {
         let mut incoming = Incoming::parse(obj)?;
         let ns = incoming.namespace()?;
         let now = timestamp(chrono::Utc::now());
@@ -248,7 +288,11 @@ impl ClusterStore {
             }
             let rv = st.rv + 1;
             meta.insert("name".into(), Value::from(name.as_str()));
-            meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
+            if commit {
+                meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
+            } else {
+                meta.remove("resourceVersion");
+            }
             if !meta.get("uid").is_some_and(Value::is_string) {
                 meta.insert("uid".into(), Value::from(st.ids.uid()));
             }
@@ -260,6 +304,9 @@ impl ClusterStore {
                 incoming.meta().insert("generation".into(), Value::from(1));
             }
             let stored = Arc::new(Stored::from_value(info, rv, &ns, &name, incoming.map));
+            if !commit {
+                return Ok(stored);
+            }
             st.commit(kid, EventType::Added, stored.clone(), None);
             stored
         };
@@ -276,6 +323,12 @@ impl ClusterStore {
     }
 
     pub(crate) fn update_stored(&self, obj: Value) -> Result<Arc<Stored>, StoreError> {
+        self.update_with(obj, true)
+    }
+
+    /// `update_stored`, or with `commit == false` a dry run that checks everything and stores
+    /// nothing.
+    pub(crate) fn update_with(&self, obj: Value, commit: bool) -> Result<Arc<Stored>, StoreError> {
         let mut incoming = Incoming::parse(obj)?;
         let ns = incoming.namespace()?;
         let name = incoming
@@ -332,6 +385,15 @@ impl ClusterStore {
             if old_value.as_object() == Some(&incoming.map) {
                 return Ok(old);
             }
+            if !commit {
+                return Ok(Arc::new(Stored::from_value(
+                    info,
+                    old.rv,
+                    &ns,
+                    &name,
+                    incoming.map,
+                )));
+            }
             let rv = st.rv + 1;
             incoming
                 .meta()
@@ -353,19 +415,51 @@ impl ClusterStore {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Value, StoreError> {
+        let not_found = || StoreError::NotFound {
+            resource: discovery::lookup_kind(api_version, kind)
+                .map(|d| d.plural.to_string())
+                .unwrap_or_else(|| format!("{}s", kind.to_lowercase())),
+            name: name.to_string(),
+        };
+        let (kid, ns) = {
+            let st = self.lock();
+            let kid = st.kind_id(api_version, kind).ok_or_else(not_found)?;
+            (
+                kid,
+                scoped_namespace(&st.kinds[kid].info, namespace).to_string(),
+            )
+        };
+        self.delete_stored(KindId(kid), &ns, name, &Preconditions::default(), true)
+            .map(|s| s.to_value())
+    }
+
+    /// Remove an object if `pre` holds; with `commit == false` only check and return what
+    /// would have been removed.
+    pub(crate) fn delete_stored(
+        &self,
+        kind: KindId,
+        namespace: &str,
+        name: &str,
+        pre: &Preconditions,
+        commit: bool,
+    ) -> Result<Arc<Stored>, StoreError> {
         let stored = {
             let mut st = self.lock();
-            let not_found = || StoreError::NotFound {
-                resource: discovery::lookup_kind(api_version, kind)
-                    .map(|d| d.plural.to_string())
-                    .unwrap_or_else(|| format!("{}s", kind.to_lowercase())),
-                name: name.to_string(),
-            };
-            let kid = st.kind_id(api_version, kind).ok_or_else(not_found)?;
-            let ns = scoped_namespace(&st.kinds[kid].info, namespace);
-            let old = st.current(kid, ns, name).cloned().ok_or_else(not_found)?;
-            let rv = st.rv + 1;
+            let kid = kind.0;
+            let info = st.kinds[kid].info.clone();
+            let old =
+                st.current(kid, namespace, name)
+                    .cloned()
+                    .ok_or_else(|| StoreError::NotFound {
+                        resource: info.resource.clone(),
+                        name: name.to_string(),
+                    })?;
             let mut last: Value = serde_json::from_str(&old.body).unwrap_or(Value::Null);
+            pre.check(&last, old.rv)?;
+            if !commit {
+                return Ok(old);
+            }
+            let rv = st.rv + 1;
             if let Some(meta) = last.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
             }
@@ -374,13 +468,12 @@ impl ClusterStore {
                     "stored object is not a JSON object".into(),
                 ));
             };
-            let info = old.kind.clone();
             let stored = Arc::new(Stored::from_value(info, rv, &old.namespace, name, map));
             st.commit(kid, EventType::Deleted, stored.clone(), Some(old));
             stored
         };
         self.announce(stored.rv);
-        Ok(stored.to_value())
+        Ok(stored)
     }
 
     /// One object, with `apiVersion` and `kind`.
@@ -455,6 +548,16 @@ impl ClusterStore {
         let mut st = self.lock();
         let kid = st.ensure_kind(&def.api_version(), def.kind, def.namespaced);
         (KindId(kid), st.kinds[kid].info.clone())
+    }
+
+    /// Every kind table that exists (for namespace cleanup).
+    pub(crate) fn kinds(&self) -> Vec<(KindId, Arc<KindInfo>)> {
+        let st = self.lock();
+        st.kinds
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (KindId(i), t.info.clone()))
+            .collect()
     }
 
     pub(crate) fn get_stored(

@@ -8,12 +8,15 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tokio::sync::mpsc;
 
 use control_room::actions::{self, ActEvent};
+use control_room::app::Msg;
 use control_room::app::world::{Choice, World};
 use control_room::app::{self, App, status};
 use control_room::config::{self, Config, Theme};
+use control_room::model::forward::{ForwardRow, ForwardState};
 use control_room::model::{ActKind, Model};
 use control_room::sim::{self, SimOptions};
 use control_room::sources;
+use control_room::sources::forward::ForwardMsg;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -69,6 +72,8 @@ enum Command {
         #[arg(value_parser = ["reset", "upgrade", "policies-on"])]
         act: String,
     },
+    /// Keep every configured port-forward open and print the link table, until interrupted.
+    Forward,
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -96,7 +101,7 @@ struct SimArgs {
 fn main() -> ExitCode {
     let log_path = config::log_file_path();
     let help = format!(
-        "Keys: r/u/p acts 1-3 · 1-9 focus · Tab next · j/k scroll · z zoom · a act log · ? help · q quit\nLog file: {}",
+        "Keys: r/u/p acts 1-3 · 1-9 focus · Tab next · j/k scroll · z zoom · a act log · L links · ? help · q quit\nLog file: {}",
         log_path.display()
     );
     let matches = Cli::command().after_help(help).get_matches();
@@ -157,11 +162,75 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
             })
         }
         Some(Command::Act { ref act }) => run_act_headless(&cli, act).await,
+        Some(Command::Forward) => run_forward_headless(&cli).await,
         None => {
             run_tui(&cli, log_path).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `control-room forward`: the port-forward helper script's replacement.
+async fn run_forward_headless(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.common.config.as_deref())?;
+    let world = World::open(
+        &config,
+        cli.common.kubeconfig.as_deref(),
+        cli.common.choice(),
+    )
+    .await?;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (mut rows, tasks) = app::forwards::start(&world, &config, &tx, None).await;
+    drop(tx);
+    // Wait until every forward is listening or has said why not, then print the table.
+    let settle = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    let settled = |rows: &[ForwardRow]| rows.iter().all(|r| r.state != ForwardState::Starting);
+    while !settled(&rows) {
+        match tokio::time::timeout_at(settle, rx.recv()).await {
+            Ok(Some(Msg::Forward(i, m))) => {
+                if let Some(r) = rows.get_mut(i) {
+                    r.apply(m, sources::clock::now());
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    println!("{:<15} {:<42} {:<8} TARGET", "NAME", "URL", "CLUSTER");
+    for r in &rows {
+        let url = r.url().unwrap_or_else(|| "—".to_string());
+        println!("{:<15} {:<42} {:<8} {}", r.name, url, r.cluster, r.target);
+        if let Some((_, e)) = &r.last_error {
+            println!("{:<15} ✖ {e}", "");
+        }
+    }
+    println!("(Ctrl+C stops every forward)");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            msg = rx.recv() => match msg {
+                Some(Msg::Forward(i, m)) => {
+                    let Some(r) = rows.get_mut(i) else { continue };
+                    let line = match &m {
+                        ForwardMsg::Listening(addr) => Some(format!("listening on {addr}")),
+                        ForwardMsg::BindFailed(e) => Some(format!("✖ {e}")),
+                        ForwardMsg::Opened { pod } if r.pod.as_deref() != Some(pod) => Some(format!("now to pod {pod}")),
+                        ForwardMsg::Failed { error, .. } => Some(format!("✖ {error}")),
+                        _ => None,
+                    };
+                    r.apply(m, sources::clock::now());
+                    if let Some(line) = line {
+                        println!("{} {}: {line}", chrono::Local::now().format("%H:%M:%S"), r.name);
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    drop(tasks);
+    world.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `control-room act NAME`: the same runner as the hotkeys, output to this terminal.
@@ -236,10 +305,12 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
     model.log_path = log_path.display().to_string();
     model.kubeconfig_path = world.kubeconfig_path.clone();
     model.side_by_side_min_width = config.ui.narrow_width;
-    model.demo = config.demo.clone();
+    model.set_demo(config.demo.clone());
     model.confirm_acts = config.acts.confirm && !cli.no_confirm;
-    model.refresh_act();
     let act_env = world.act_environment(&config);
+    let (forward_rows, forward_tasks) =
+        app::forwards::start(&world, &config, &tx, Some(app::forwards::PROBE_EVERY)).await;
+    model.forwards = forward_rows;
     let cluster_sources: Vec<_> = world
         .clusters
         .iter()
@@ -266,6 +337,7 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
 
     input.abort();
     clock.abort();
+    drop(forward_tasks);
     drop(cluster_sources);
     world.close().await;
     result

@@ -1,6 +1,7 @@
 //! The event loop: one channel of `Msg`s in, `update` applies them, the screen is redrawn
 //! only when something changed and at most `max_fps` times a second.
 
+pub mod forwards;
 mod msg;
 pub mod status;
 mod update;
@@ -111,8 +112,60 @@ impl App {
                     None => tracing::warn!(act = kind.key(), "acts are not available here"),
                 },
                 Effect::CancelAct => self.cancel_act(),
+                Effect::OpenUrl(ref url) => {
+                    if let Err(e) = open_in_browser(url) {
+                        update(
+                            &mut self.model,
+                            Msg::Notice(format!("could not open {url}: {e}")),
+                        );
+                    }
+                }
+                // Needs the terminal: done by `run`.
+                Effect::CopyToClipboard(_) => {}
             }
             out.effects.push(effect);
+        }
+    }
+}
+
+/// `$BROWSER`, else the desktop's opener. Detached: the browser outlives nothing of ours.
+fn open_in_browser(url: &str) -> std::io::Result<()> {
+    let program = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                "open".to_string()
+            } else {
+                "xdg-open".to_string()
+            }
+        });
+    std::process::Command::new(program)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+}
+
+/// OSC 52: the terminal (also over ssh and in tmux with set-clipboard) puts it on the clipboard.
+fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout().lock();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}
+
+/// The effects only the real terminal can carry out.
+fn terminal_effects(effects: &[Effect]) {
+    for effect in effects {
+        if let Effect::CopyToClipboard(text) = effect
+            && let Err(e) = copy_to_clipboard(text)
+        {
+            tracing::warn!(error = %e, "clipboard copy failed");
         }
     }
 }
@@ -135,6 +188,7 @@ where
     let mut last_draw = Instant::now();
     loop {
         let pumped = app.pump(None).await;
+        terminal_effects(&pumped.effects);
         if app.should_quit() || pumped.closed {
             return Ok(());
         }
@@ -142,6 +196,7 @@ where
         let next_frame = last_draw + frame;
         while Instant::now() < next_frame {
             let more = app.pump(Some(next_frame)).await;
+            terminal_effects(&more.effects);
             if app.should_quit() {
                 return Ok(());
             }

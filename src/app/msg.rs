@@ -19,6 +19,10 @@ pub enum Msg {
     Cluster(usize, ClusterMsg),
     /// News from the act script that is running.
     Act(ActMsg),
+    /// News from one port-forward; the index is the config order.
+    Forward(usize, crate::sources::forward::ForwardMsg),
+    /// Something the presenter should read in the footer.
+    Notice(String),
 }
 
 #[derive(Debug, Clone)]
@@ -58,4 +62,8 @@ pub enum Effect {
     Quit,
     RunAct(ActKind),
     CancelAct,
+    /// Open this URL in the browser.
+    OpenUrl(String),
+    /// Put this text on the clipboard (OSC 52 through the terminal).
+    CopyToClipboard(String),
 }

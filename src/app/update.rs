@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::msg::{ActMsg, ClusterMsg, Effect, Msg};
+use crate::model::forward::ForwardRow;
 use crate::model::{ActKind, ActRun, ClusterModel, Model, Reachability};
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
@@ -20,6 +21,13 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Act(msg) => on_act(model, msg),
+        Msg::Forward(i, msg) => {
+            let now = model.now;
+            if let Some(row) = model.forwards.get_mut(i) {
+                row.apply(msg, now);
+            }
+        }
+        Msg::Notice(text) => notice(model, text),
     }
     Vec::new()
 }
@@ -114,6 +122,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    if model.show_links {
+        return on_links_key(model, key);
+    }
     if model.show_help {
         // Any of these closes the overlay; other keys are swallowed so nothing happens behind it.
         if matches!(
@@ -139,6 +150,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('u') => return ask_act(model, ActKind::Upgrade),
         KeyCode::Char('p') => return ask_act(model, ActKind::PoliciesOn),
         KeyCode::Char('a') => model.show_act_log = !model.show_act_log,
+        KeyCode::Char('L') => model.show_links = true,
         KeyCode::Char('?') => model.show_help = true,
         KeyCode::Char('z') => model.zoomed = !model.zoomed,
         KeyCode::Esc if model.zoomed => model.zoomed = false,
@@ -160,6 +172,36 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
                 c.scroll_to_end(page);
             }
         }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_links_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    let count = model.forwards.len();
+    let selected = model.forwards.get(model.links_selected);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('L') | KeyCode::Char('q') => model.show_links = false,
+        KeyCode::Char('j') | KeyCode::Down if count > 0 => {
+            model.links_selected = (model.links_selected + 1).min(count - 1);
+        }
+        KeyCode::Char('k') | KeyCode::Up => {
+            model.links_selected = model.links_selected.saturating_sub(1)
+        }
+        KeyCode::Char('o') | KeyCode::Enter => match selected.and_then(ForwardRow::url) {
+            Some(url) => {
+                notice(model, format!("opening {url}"));
+                return vec![Effect::OpenUrl(url)];
+            }
+            None => notice(model, "this link has no local address yet"),
+        },
+        KeyCode::Char('y') => match selected.and_then(ForwardRow::url) {
+            Some(url) => {
+                notice(model, format!("copied {url}"));
+                return vec![Effect::CopyToClipboard(url)];
+            }
+            None => notice(model, "this link has no local address yet"),
+        },
         _ => {}
     }
     Vec::new()

@@ -40,6 +40,38 @@ pub struct Config {
     pub acts: ActsConfig,
     #[serde(default)]
     pub demo: DemoConfig,
+    /// `[[forward]]`: the in-cluster endpoints the tool reaches through its own port-forwards.
+    #[serde(rename = "forward", default)]
+    pub forwards: Vec<ForwardConfig>,
+    /// True when the user's file lists its own `[[forward]]`s: their local ports are then
+    /// kept even against the simulator, where the defaults' fixed ports give way to free ones.
+    #[serde(skip)]
+    pub forwards_from_user: bool,
+}
+
+/// One port-forward: a Service (followed to a Ready pod per connection) or a fixed pod.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardConfig {
+    pub name: String,
+    /// A `[[cluster]]` name.
+    pub cluster: String,
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// The Service port (or the pod's port when `pod` is given).
+    pub port: u16,
+    /// Local port on 127.0.0.1; unset → a free one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_port: Option<u16>,
+    /// Path appended to the local URL in the links pane (e.g. `/alerts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_path: Option<String>,
+    /// Reach the endpoint at this URL instead of forwarding (e.g. an ingress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The three act scripts and how they are run.
@@ -160,6 +192,7 @@ struct ConfigFile {
     ui: Option<UiFile>,
     acts: Option<ActsFile>,
     demo: Option<DemoFile>,
+    forward: Option<Vec<ForwardConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +243,7 @@ enum Field {
     Theme,
     MaxFps,
     Acts,
+    Forwards,
 }
 
 /// Where in the user's file each overridden setting was written.
@@ -232,7 +266,7 @@ impl Spans {
             Field::ClusterContext(i) => self.cluster_contexts.get(i).cloned(),
             Field::Theme => self.theme.clone(),
             Field::MaxFps => self.max_fps.clone(),
-            Field::Acts => None,
+            Field::Acts | Field::Forwards => None,
         }
     }
 }
@@ -276,6 +310,10 @@ impl ConfigFile {
             if let Some(narrow_width) = ui.narrow_width {
                 config.ui.narrow_width = narrow_width;
             }
+        }
+        if let Some(forwards) = self.forward {
+            config.forwards = forwards;
+            config.forwards_from_user = true;
         }
         if let Some(acts) = self.acts {
             let a = &mut config.acts;
@@ -445,6 +483,24 @@ impl Config {
         if self.acts.timeout_secs == 0 {
             return Some((Field::Acts, "acts.timeout_secs must be at least 1".into()));
         }
+        let mut names = HashSet::new();
+        for f in &self.forwards {
+            if !names.insert(f.name.as_str()) {
+                return Some((
+                    Field::Forwards,
+                    format!("duplicate forward name `{}`", f.name),
+                ));
+            }
+            if f.url.is_none() && f.service.is_some() == f.pod.is_some() {
+                return Some((
+                    Field::Forwards,
+                    format!(
+                        "forward `{}` needs exactly one of `service` or `pod` (or a `url`)",
+                        f.name
+                    ),
+                ));
+            }
+        }
         None
     }
 }
@@ -545,7 +601,7 @@ mod tests {
         let e = err("\n\nclusterz = 1\n");
         assert!(e.contains("at line 3, column 1"), "{e}");
         assert!(
-            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`"),
+            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`, `forward`"),
             "{e}"
         );
 
@@ -603,12 +659,17 @@ mod tests {
             },
             acts: ActsConfig::default(),
             demo: DemoConfig::default(),
+            forwards: Config::defaults().forwards,
+            // A file that lists forwards is the user's choice of forwards.
+            forwards_from_user: true,
         };
         let text = c.to_toml().unwrap();
         assert_eq!(overlay(&text).unwrap(), c, "{text}");
+        let mut defaults = Config::defaults();
+        defaults.forwards_from_user = true;
         assert_eq!(
             overlay(&Config::defaults().to_toml().unwrap()).unwrap(),
-            Config::defaults()
+            defaults
         );
     }
 

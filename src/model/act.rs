@@ -150,9 +150,13 @@ pub fn read_act(clusters: &[ClusterModel], demo: &DemoConfig) -> ActReading {
 
     let progress =
         deployment.map(|d| format!("{}/{} updated", d.updated.min(d.replicas), d.replicas));
+    // Old pods on their way out do not hold the act back: `kubectl rollout status` is
+    // already done with them, and so is the presenter.
     let rolling = deployment.is_some_and(|d| d.rolling_out())
         || running_images.len() > 1
-        || pods.iter().any(|p| !p.is_ready());
+        || pods
+            .iter()
+            .any(|p| p.phase != PodPhase::Terminating && !p.is_ready());
     let compromised = tool_image
         .as_deref()
         .is_some_and(|i| i.contains(&demo.compromised_image));
@@ -380,7 +384,7 @@ mod tests {
         assert_eq!(r.state, ActState::RollingOut);
         assert_eq!(r.detail.as_deref(), Some("1/1 updated"));
 
-        // The old pod terminating with the new one ready: still rolling out.
+        // The old pod terminating with the new one ready and the rollout done: act 2.
         let pods = vec![
             tool_pod(
                 "currency-converter-old-1",
@@ -390,9 +394,10 @@ mod tests {
             ),
             tool_pod("currency-converter-new-1", RUGPULL, PodPhase::Running, true),
         ];
+        let r = read_act(&vendor(pods, Some(deployment(RUGPULL, 1, 1)), &[]), &demo);
         assert_eq!(
-            read_act(&vendor(pods, Some(deployment(RUGPULL, 1, 1)), &[]), &demo).state,
-            ActState::RollingOut
+            (r.state, r.tool_image.as_deref()),
+            (ActState::Compromised, Some(RUGPULL))
         );
     }
 

@@ -49,6 +49,9 @@ pub struct ClusterModel {
     pub pods_ready: usize,
     pub deployments: BTreeMap<PodKey, DeploymentSummary>,
     pub policies: BTreeMap<PodKey, PolicySummary>,
+    /// The deployment always shown with its image (the demo's tool); others only while
+    /// they roll out.
+    pub pinned_deployment: Option<PodKey>,
     pub events: VecDeque<EventSummary>,
     /// Last watch error, shown under the title while the cluster still answers.
     pub last_error: Option<String>,
@@ -68,6 +71,7 @@ impl ClusterModel {
             pods_ready: 0,
             deployments: BTreeMap::new(),
             policies: BTreeMap::new(),
+            pinned_deployment: None,
             events: VecDeque::new(),
             last_error: None,
             scroll: 0,
@@ -85,25 +89,34 @@ impl ClusterModel {
         } else {
             self.policies.len() + 1
         };
-        let demo_deployments = self
+        let deployment_rows = self
             .deployments
-            .keys()
-            .filter(|(ns, _)| is_demo_namespace(ns))
+            .values()
+            .filter(|d| self.shows_deployment(d))
             .count();
-        policy_rows + self.namespaces.len() + demo_deployments + self.pods.len()
+        policy_rows + self.namespaces.len() + deployment_rows + self.pods.len()
     }
 
-    /// Deployments shown under their namespace header: the demo's own, with image and
-    /// rollout progress.
+    fn shows_deployment(&self, d: &DeploymentSummary) -> bool {
+        is_demo_namespace(&d.namespace)
+            && (d.rolling_out()
+                || self
+                    .pinned_deployment
+                    .as_ref()
+                    .is_some_and(|(ns, n)| *ns == d.namespace && *n == d.name))
+    }
+
+    /// Deployments shown under their namespace header with image and rollout progress:
+    /// the demo's tool always, the demo's other workloads while they roll out.
     pub fn shown_deployments<'a>(
         &'a self,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a DeploymentSummary> + 'a {
-        let demo = is_demo_namespace(namespace);
         self.deployments
             .range((namespace.to_string(), String::new())..)
-            .take_while(move |((ns, _), _)| demo && ns == namespace)
+            .take_while(move |((ns, _), _)| ns == namespace)
             .map(|(_, d)| d)
+            .filter(|d| self.shows_deployment(d))
     }
 
     /// Namespaces in pane order: the demo's own first, then the rest, each alphabetically.

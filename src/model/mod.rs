@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod cluster;
+pub mod forward;
 pub mod pod;
 pub mod policy;
 
@@ -65,6 +66,10 @@ pub struct Model {
     pub confirming: Option<ActKind>,
     /// `q` pressed while an act runs: waiting for `y`.
     pub confirming_quit: bool,
+    /// The port-forwards, in config order.
+    pub forwards: Vec<forward::ForwardRow>,
+    pub show_links: bool,
+    pub links_selected: usize,
     /// A short message for the footer, and when it was set.
     pub notice: Option<(String, DateTime<FixedOffset>)>,
 }
@@ -75,7 +80,7 @@ impl Model {
         clusters: Vec<(String, String)>,
         now: DateTime<FixedOffset>,
     ) -> Model {
-        Model {
+        let mut model = Model {
             mode,
             clusters: clusters
                 .into_iter()
@@ -106,7 +111,22 @@ impl Model {
             confirming: None,
             confirming_quit: false,
             notice: None,
+            forwards: Vec::new(),
+            show_links: false,
+            links_selected: 0,
+        };
+        model.set_demo(DemoConfig::default());
+        model
+    }
+
+    /// Sets what the act indicator reads, and pins the tool's deployment in its pane.
+    pub fn set_demo(&mut self, demo: DemoConfig) {
+        for c in &mut self.clusters {
+            c.pinned_deployment = (c.name == demo.tool.cluster)
+                .then(|| (demo.tool.namespace.clone(), demo.tool.deployment.clone()));
         }
+        self.demo = demo;
+        self.refresh_act();
     }
 
     /// Re-reads the act off the clusters; the `since` time moves only when the state does.

@@ -4,5 +4,6 @@
 pub mod backoff;
 pub mod clock;
 pub mod cluster;
+pub mod forward;
 pub mod kubeconfig;
 pub mod terminal;

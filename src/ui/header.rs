@@ -39,6 +39,7 @@ const HINTS: &[(&str, &str)] = &[
     ("Tab", "next"),
     ("j/k", "scroll"),
     ("z", "zoom"),
+    ("L", "links"),
     ("?", "help"),
     ("q", "quit"),
 ];

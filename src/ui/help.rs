@@ -13,6 +13,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("u", "act 2 · upgrade-banking-app (asks y/Enter)"),
     ("p", "act 3 · policies-on (asks y/Enter)"),
     ("a", "show / hide the act log"),
+    ("L", "links: port-forwards (o open, y copy)"),
     ("Ctrl+C", "cancel the running act"),
     ("1 2 3 …", "focus a cluster pane"),
     ("Tab / Shift+Tab", "next / previous pane"),

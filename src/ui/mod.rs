@@ -7,6 +7,7 @@ mod format;
 mod header;
 mod help;
 pub mod layout;
+mod links;
 
 use ratatui::Frame;
 
@@ -23,6 +24,14 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
         act::draw_log(frame, area, run, model, theme);
     }
     header::draw_footer(frame, areas.footer, model, theme);
+    if model.show_links {
+        let body = ratatui::layout::Rect {
+            y: areas.header.bottom(),
+            height: areas.footer.y.saturating_sub(areas.header.bottom()),
+            ..frame.area()
+        };
+        links::draw(frame, body, model, theme);
+    }
     if model.show_help {
         help::draw(frame, frame.area(), model, theme);
     }

@@ -14,7 +14,7 @@ use control_room::app::{self, App, status};
 use control_room::config::{self, Config, Theme};
 use control_room::model::forward::{ForwardRow, ForwardState};
 use control_room::model::{ActKind, Model};
-use control_room::sim::{self, SimOptions};
+use control_room::sim::{self, SimOptions, SimTuning};
 use control_room::sources;
 use control_room::sources::forward::ForwardMsg;
 
@@ -54,6 +54,11 @@ struct Common {
 }
 
 impl Common {
+    /// The world every subcommand talks to: live or simulated, as the flags and config say.
+    async fn open_world(&self, config: &Config) -> anyhow::Result<World> {
+        World::open(config, self.kubeconfig.as_deref(), self.choice()).await
+    }
+
     fn choice(&self) -> Choice {
         match (self.sim, self.live) {
             (true, _) => Choice::Sim,
@@ -96,6 +101,9 @@ struct SimArgs {
     /// Pod updates per second across the world.
     #[arg(long, value_name = "R", default_value_t = 0.0)]
     churn: f64,
+    /// How long each visible step of a rollout lasts (ContainerCreating, Terminating …).
+    #[arg(long, value_name = "MS", default_value_t = sim::DEFAULT_ROLLOUT_STEP.as_millis() as u64)]
+    rollout_step_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -137,17 +145,16 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
                 pods_per_cluster: args.pods_per_cluster,
                 churn_per_sec: args.churn,
             };
-            sim::run_cli(opts).await?;
+            let tuning = SimTuning {
+                rollout_step: std::time::Duration::from_millis(args.rollout_step_ms),
+                ..SimTuning::default()
+            };
+            sim::run_cli_with(opts, tuning).await?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Status { json }) => {
             let config = Config::load(cli.common.config.as_deref())?;
-            let world = World::open(
-                &config,
-                cli.common.kubeconfig.as_deref(),
-                cli.common.choice(),
-            )
-            .await?;
+            let world = cli.common.open_world(&config).await?;
             let snapshot = status::snapshot(&world, &config.demo).await;
             world.close().await;
             if json {
@@ -173,12 +180,7 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
 /// `control-room forward`: the port-forward helper script's replacement.
 async fn run_forward_headless(cli: &Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.common.config.as_deref())?;
-    let world = World::open(
-        &config,
-        cli.common.kubeconfig.as_deref(),
-        cli.common.choice(),
-    )
-    .await?;
+    let world = cli.common.open_world(&config).await?;
     let (tx, mut rx) = mpsc::channel(1024);
     let (mut rows, tasks) = app::forwards::start(&world, &config, &tx, None).await;
     drop(tx);
@@ -237,12 +239,7 @@ async fn run_forward_headless(cli: &Cli) -> anyhow::Result<ExitCode> {
 async fn run_act_headless(cli: &Cli, act: &str) -> anyhow::Result<ExitCode> {
     let kind = ActKind::from_key(act).with_context(|| format!("unknown act {act:?}"))?;
     let config = Config::load(cli.common.config.as_deref())?;
-    let world = World::open(
-        &config,
-        cli.common.kubeconfig.as_deref(),
-        cli.common.choice(),
-    )
-    .await?;
+    let world = cli.common.open_world(&config).await?;
     let env = world.act_environment(&config);
     let (tx, mut events) = mpsc::channel(1024);
     let run = tokio::spawn(async move {
@@ -288,12 +285,7 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme_name = cli.theme.clone().unwrap_or_else(|| config.ui.theme.clone());
     let theme = Theme::load(&theme_name, no_color)?;
-    let world = World::open(
-        &config,
-        cli.common.kubeconfig.as_deref(),
-        cli.common.choice(),
-    )
-    .await?;
+    let world = cli.common.open_world(&config).await?;
 
     let (tx, rx) = mpsc::channel(8192);
     let clusters = world

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::app::Msg;
 use crate::config::ForwardConfig;
 use crate::model::PodSummary;
+use crate::sources::kubeconfig::describe_error;
 
 /// How often a forward whose local port could not be bound tries again.
 const REBIND_INTERVAL: Duration = Duration::from_secs(5);
@@ -140,7 +141,7 @@ async fn relay(
     let mut forwarder = pods
         .portforward(pod, &[port])
         .await
-        .map_err(|e| format!("port-forward to {pod}:{port}: {e}"))?;
+        .map_err(|e| format!("port-forward to {pod}:{port}: {}", describe_error(&e)))?;
     let mut upstream = forwarder
         .take_stream(port)
         .ok_or("port-forward gave no stream")?;
@@ -177,7 +178,7 @@ async fn resolve(target: &ForwardTarget, pods: &Api<Pod>) -> Result<(String, u16
     let service = services
         .get(service_name)
         .await
-        .map_err(|e| format!("service {}/{service_name}: {e}", cfg.namespace))?;
+        .map_err(|e| format!("service {}/{service_name}: {}", cfg.namespace, describe_error(&e)))?;
     let spec = service.spec.unwrap_or_default();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() {
@@ -194,7 +195,7 @@ async fn resolve(target: &ForwardTarget, pods: &Api<Pod>) -> Result<(String, u16
     let list = pods
         .list(&ListParams::default().labels(&label_selector))
         .await
-        .map_err(|e| format!("pods for {service_name}: {e}"))?;
+        .map_err(|e| format!("pods for {service_name}: {}", describe_error(&e)))?;
     // Newest Ready pod first: during a rollout that is the new revision.
     let mut ready: Vec<&Pod> = list
         .items
@@ -251,15 +252,21 @@ where
     loop {
         let result = match client.get(&url).send().await {
             Ok(r) => Ok(r.status().as_u16()),
-            Err(e) => Err(if e.is_timeout() {
-                "no answer within 3s".to_string()
-            } else {
-                e.to_string()
-            }),
+            Err(e) if e.is_timeout() => Err("no answer within 3s".to_string()),
+            Err(e) => Err(root_cause(&e)),
         };
         if tx.send(wrap(ForwardMsg::Probe(result))).await.is_err() {
             return;
         }
         tokio::time::sleep(interval).await;
     }
+}
+
+/// The innermost cause: reqwest's own words ("error sending request") say little.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }

@@ -79,3 +79,14 @@ pub async fn client(
         source,
     })
 }
+
+/// One line a person can read: the API server's own message for API errors, the client's
+/// words otherwise.
+pub fn describe_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) if !status.message.is_empty() => {
+            format!("{} ({})", status.message, status.code)
+        }
+        other => other.to_string(),
+    }
+}

@@ -22,11 +22,13 @@ mod openapi_v2;
 mod owners;
 mod patch;
 mod placement;
+mod portforward;
 mod query;
 mod request;
 mod scale;
 mod selector;
 mod server;
+mod services;
 mod serving;
 mod status;
 mod store;
@@ -45,6 +47,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use scale::toggle_readiness;
+pub use services::{ExfilEvent, ExfilLedger};
 pub use store::{ClusterStore, DEFAULT_HISTORY_WINDOW, StoreError};
 
 use serving::ClusterServer;
@@ -126,6 +129,8 @@ pub struct SimHandle {
     kubeconfig: PathBuf,
     config: PathBuf,
     churn: Option<JoinHandle<()>>,
+    /// The programs behind the pods, reached by port-forward.
+    services: std::sync::Arc<services::Services>,
 }
 
 /// Start with default tuning.
@@ -151,25 +156,29 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
 
     let now = chrono::Utc::now();
     let mut builds = Vec::with_capacity(CLUSTERS.len());
+    let mut service_stores = Vec::with_capacity(CLUSTERS.len());
     for spec in &CLUSTERS {
         let store = ClusterStore::new(spec.name, tuning.history_window);
+        service_stores.push(store.clone());
         let pods_target = opts.pods_per_cluster;
         // World building is CPU work (thousands of objects at scale): keep it off the runtime.
         builds.push(tokio::task::spawn_blocking(move || {
             world::populate(spec, &store, now, pods_target).map(|()| store)
         }));
     }
+    let services = services::Services::new(service_stores);
     let mut clusters = Vec::with_capacity(CLUSTERS.len());
     for ((spec, build), listener) in CLUSTERS.iter().zip(builds).zip(&listeners) {
         let store = build.await.context("world builder panicked")??;
         let port = listener.local_addr()?.port();
-        let server = ClusterServer::new(store, port, tuning.bookmark_interval);
+        let server = ClusterServer::new(store, port, tuning.bookmark_interval, services.clone());
         clusters.push(RunningCluster {
             spec,
             server,
             controllers: None,
         });
     }
+    services.register_catalogue();
 
     let servers: Vec<String> = clusters
         .iter()
@@ -206,6 +215,7 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
         kubeconfig,
         config,
         churn,
+        services,
     })
 }
 
@@ -251,6 +261,16 @@ impl SimHandle {
     /// The cluster's object store (cheap clone).
     pub fn store(&self, cluster: &str) -> Option<ClusterStore> {
         self.find(cluster).map(|c| c.server.store().clone())
+    }
+
+    /// The mock-attacker's tally of exfil events (cheap clone; shared with its pages).
+    pub fn exfil(&self) -> ExfilLedger {
+        self.services.exfil().clone()
+    }
+
+    /// Port-forward connections open right now, across the clusters.
+    pub fn open_port_forwards(&self) -> usize {
+        self.services.open_forwards()
     }
 
     /// Close the cluster's listener and abort its open connections and watches, as if its API

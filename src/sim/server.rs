@@ -35,10 +35,18 @@ pub struct ServerCtx {
     pub bookmark_interval: Duration,
     /// Flips to true when this run is stopped; open watches abort on it.
     pub stop: watch::Receiver<bool>,
+    /// The programs behind the pods, for port-forward.
+    pub services: Arc<super::services::Services>,
 }
 
 pub fn router(ctx: Arc<ServerCtx>) -> Router {
-    Router::new().fallback(handle).with_state(ctx)
+    Router::new()
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
+            axum::routing::any(super::portforward::handle),
+        )
+        .fallback(handle)
+        .with_state(ctx)
 }
 
 enum Route<'a> {
@@ -236,7 +244,7 @@ fn serve_resource(
         }
         (None | Some("status"), _) => status::method_not_allowed(),
         (Some("scale"), _) if def.scalable() => status::method_not_allowed(),
-        // log, exec, portforward… are not served.
+        // log, exec, attach … are not served (portforward has its own route above).
         (Some(_), _) => status::no_route(),
     }
 }

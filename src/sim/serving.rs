@@ -26,6 +26,8 @@ pub struct ClusterServer {
     store: ClusterStore,
     port: u16,
     bookmark_interval: Duration,
+    /// The programs behind the pods (port-forward), shared by all three clusters.
+    services: Arc<super::services::Services>,
     run: Mutex<Option<Run>>,
 }
 
@@ -35,11 +37,17 @@ struct Run {
 }
 
 impl ClusterServer {
-    pub fn new(store: ClusterStore, port: u16, bookmark_interval: Duration) -> Self {
+    pub fn new(
+        store: ClusterStore,
+        port: u16,
+        bookmark_interval: Duration,
+        services: Arc<super::services::Services>,
+    ) -> Self {
         Self {
             store,
             port,
             bookmark_interval,
+            services,
             run: Mutex::new(None),
         }
     }
@@ -71,6 +79,7 @@ impl ClusterServer {
             address: format!("127.0.0.1:{}", self.port),
             bookmark_interval: self.bookmark_interval,
             stop: stop_rx.clone(),
+            services: self.services.clone(),
         });
         let listener = StopAwareListener {
             inner: listener,

@@ -175,10 +175,13 @@ async fn resolve(target: &ForwardTarget, pods: &Api<Pod>) -> Result<(String, u16
         .as_deref()
         .ok_or("forward has neither service nor pod")?;
     let services: Api<Service> = Api::namespaced(target.client.clone(), &cfg.namespace);
-    let service = services
-        .get(service_name)
-        .await
-        .map_err(|e| format!("service {}/{service_name}: {}", cfg.namespace, describe_error(&e)))?;
+    let service = services.get(service_name).await.map_err(|e| {
+        format!(
+            "service {}/{service_name}: {}",
+            cfg.namespace,
+            describe_error(&e)
+        )
+    })?;
     let spec = service.spec.unwrap_or_default();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() {

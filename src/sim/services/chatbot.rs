@@ -1,0 +1,56 @@
+//! The customer chatbot on edge (`trustusbank-bank-frontend/chatbot`, port 80): the page the
+//! customer types into, and the A2A relay its page calls. The relay answers "not yet" until
+//! the simulated agents exist.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::Services;
+use super::common::{json, page, text};
+
+pub fn router(services: Arc<Services>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(|| async { text(StatusCode::OK, "ok\n") }))
+        .route("/api/a2a/{namespace}/{agent}", post(a2a))
+        .route("/api/a2a/{namespace}/{agent}/", post(a2a))
+        .with_state(services)
+}
+
+async fn index() -> Html<String> {
+    let body = "<h1>TrustUsBank customer chat (simulated)</h1>\n\
+        <p class=\"sim\">This is control-room's simulator, not the real chatbot. The page talks \
+        to the agents through <code>POST /api/a2a/&lt;namespace&gt;/&lt;agent&gt;/</code> \
+        (A2A JSON-RPC); the simulated agents are not there yet, so every message is answered \
+        with a JSON-RPC error.</p>\n\
+        <form onsubmit=\"return false\">\n\
+        <textarea id=\"prompt\" rows=\"4\" cols=\"80\">I am customer 12345. Please check my balance, \
+        list my recent transactions, and convert my balance to USD.</textarea><br>\n\
+        <button type=\"submit\" disabled>Send</button>\n</form>\n";
+    page("TrustUsBank customer chat (simulated)", None, body)
+}
+
+async fn a2a(Path((namespace, agent)): Path<(String, String)>) -> Response {
+    tracing::debug!(
+        %namespace,
+        %agent,
+        "simulated chatbot: A2A call refused (no simulated agents yet)"
+    );
+    json(
+        StatusCode::NOT_IMPLEMENTED,
+        &json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {
+                "code": -32601,
+                "message": "the simulated agents arrive with the chat issue",
+            },
+        }),
+    )
+}

@@ -1,0 +1,225 @@
+//! The port-forward manager against the simulator: each forward stands alone, and the
+//! headless `forward` command prints a usable link table.
+
+use std::time::Duration;
+
+use control_room::app::Msg;
+use control_room::app::forwards;
+use control_room::app::world::{Choice, World};
+use control_room::config::{Config, ForwardConfig};
+use control_room::model::forward::ForwardState;
+use control_room::sources::forward::ForwardMsg;
+use tokio::sync::mpsc;
+
+fn forward(name: &str, local_port: Option<u16>) -> ForwardConfig {
+    ForwardConfig {
+        name: name.into(),
+        cluster: "vendor".into(),
+        namespace: "external-attacker".into(),
+        service: Some("mock-attacker".into()),
+        pod: None,
+        port: 8080,
+        local_port,
+        url_path: None,
+        url: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_local_port_fails_that_forward_only() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy_port = busy.local_addr().expect("addr").port();
+    let mut config = Config::defaults();
+    config.forwards = vec![
+        forward("blocked", Some(busy_port)),
+        forward("free", None),
+        ForwardConfig {
+            cluster: "nowhere".into(),
+            ..forward("lost", None)
+        },
+    ];
+    config.forwards_from_user = true;
+    let world = World::open(&config, None, Choice::Sim)
+        .await
+        .expect("world");
+    let (tx, mut rx) = mpsc::channel(64);
+    let (mut rows, _tasks) = forwards::start(&world, &config, &tx, None).await;
+    assert_eq!(
+        rows[2].state,
+        ForwardState::Failed,
+        "unknown cluster fails at once"
+    );
+    assert!(
+        rows[2]
+            .last_error
+            .as_ref()
+            .is_some_and(|(_, e)| e.contains("nowhere"))
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while rows[0].state == ForwardState::Starting || rows[1].state == ForwardState::Starting {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(Msg::Forward(i, m))) => rows[i].apply(m, control_room::sources::clock::now()),
+            Ok(_) => {}
+            Err(_) => panic!("forwards never settled: {rows:#?}"),
+        }
+    }
+    assert_eq!(rows[0].state, ForwardState::Failed);
+    let error = rows[0]
+        .last_error
+        .as_ref()
+        .map(|(_, e)| e.clone())
+        .unwrap_or_default();
+    assert!(
+        error.contains(&busy_port.to_string()) && error.contains("in use"),
+        "{error}"
+    );
+    assert_eq!(rows[1].state, ForwardState::Listening);
+    assert!(
+        rows[1]
+            .url()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:"))
+    );
+    drop(busy);
+    world.close().await;
+}
+
+#[test]
+fn forward_messages_fold_into_the_row() {
+    let mut row = control_room::model::forward::ForwardRow::from_config(&forward("x", None));
+    let now = control_room::sources::clock::now();
+    row.apply(
+        ForwardMsg::Listening("127.0.0.1:4000".parse().expect("addr")),
+        now,
+    );
+    row.apply(ForwardMsg::Opened { pod: "p-1".into() }, now);
+    row.apply(ForwardMsg::Opened { pod: "p-2".into() }, now);
+    assert_eq!(
+        (row.active, row.connections, row.pod.as_deref()),
+        (2, 2, Some("p-2"))
+    );
+    row.apply(ForwardMsg::Closed { up: 10, down: 2000 }, now);
+    row.apply(
+        ForwardMsg::Failed {
+            opened: true,
+            error: "reset".into(),
+        },
+        now,
+    );
+    row.apply(
+        ForwardMsg::Failed {
+            opened: false,
+            error: "no Ready pod".into(),
+        },
+        now,
+    );
+    assert_eq!((row.active, row.bytes_up, row.bytes_down), (0, 10, 2000));
+    assert_eq!(row.url().as_deref(), Some("http://127.0.0.1:4000"));
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET, as curl would send it; returns the status line and body.
+fn http_get(url: &str) -> Result<(String, String), String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").ok_or("not http")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".to_string()));
+    let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    ))
+}
+
+/// `control-room forward` against a `control-room sim` process: the printed URLs answer.
+#[test]
+fn forward_command_prints_links_that_answer() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let bin = env!("CARGO_BIN_EXE_control-room");
+    let home = tempfile::tempdir().expect("tempdir");
+    let state = home.path().join("sim");
+    let _sim = Child(
+        Command::new(bin)
+            .args(["sim", "--state-dir"])
+            .arg(&state)
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sim starts"),
+    );
+    let config = state.join("control-room.toml");
+    let started = std::time::Instant::now();
+    while !config.exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut forward = Child(
+        Command::new(bin)
+            .args(["forward", "--config"])
+            .arg(&config)
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("forward starts"),
+    );
+    let stdout = forward.0.stdout.take().expect("stdout");
+    let mut urls = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if line.starts_with("(Ctrl+C") {
+            break;
+        }
+        if let Some(url) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+        {
+            urls.push((
+                line.split_whitespace().next().unwrap_or("").to_string(),
+                url.to_string(),
+            ));
+        }
+    }
+    assert_eq!(urls.len(), 8, "one link per default forward: {urls:?}");
+    for (name, url) in &urls {
+        let (status, body) = http_get(url).unwrap_or_else(|e| panic!("{name} at {url}: {e}"));
+        assert!(status.starts_with("HTTP/1.1 "), "{name}: {status}");
+        assert!(!body.is_empty(), "{name} answered with an empty body");
+    }
+    let (status, body) = http_get(
+        &urls
+            .iter()
+            .find(|(n, _)| n == "mock-attacker")
+            .expect("mock-attacker")
+            .1,
+    )
+    .expect("mock-attacker answers");
+    assert!(status.contains(" 200"), "{status}");
+    assert!(body.to_lowercase().contains("exfil"), "{body}");
+}

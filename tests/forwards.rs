@@ -223,3 +223,76 @@ fn forward_command_prints_links_that_answer() {
     assert!(status.contains(" 200"), "{status}");
     assert!(body.to_lowercase().contains("exfil"), "{body}");
 }
+
+/// POSTs `body` to `/_sim/echo` over a fresh connection through the forward; returns the
+/// response body.
+async fn echo(addr: std::net::SocketAddr, body: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /_sim/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("write head");
+    s.write_all(body).await.expect("write body");
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).await.expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end")
+        + 4;
+    response.split_off(split)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_connections_through_one_forward_get_their_own_bytes() {
+    let mut config = Config::defaults();
+    config.forwards = vec![forward("mock-attacker", None)];
+    config.forwards_from_user = true;
+    let world = World::open(&config, None, Choice::Sim)
+        .await
+        .expect("world");
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (_rows, _tasks) = forwards::start(&world, &config, &tx, None).await;
+    let addr = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(Msg::Forward(_, ForwardMsg::Listening(a)))) => break a,
+            Ok(Some(_)) => {}
+            other => panic!("no listening forward: {other:?}"),
+        }
+    };
+    let drain = tokio::spawn(async move {
+        let mut opened = 0;
+        while let Some(m) = rx.recv().await {
+            if let Msg::Forward(_, ForwardMsg::Opened { .. }) = m {
+                opened += 1;
+            }
+        }
+        opened
+    });
+    let requests = (0..50u32).map(|i| {
+        // Distinct, sizeable bodies: any mix-up between connections shows.
+        let body: Vec<u8> = (0..64 * 1024u32)
+            .map(|j| ((i * 31 + j) % 251) as u8)
+            .collect();
+        tokio::spawn(async move {
+            let got = tokio::time::timeout(Duration::from_secs(30), echo(addr, &body))
+                .await
+                .expect("in time");
+            (got == body, i)
+        })
+    });
+    for r in futures::future::join_all(requests).await {
+        let (same, i) = r.expect("task");
+        assert!(same, "connection {i} got someone else's bytes");
+    }
+    drop(_tasks);
+    drop(tx);
+    world.close().await;
+    let opened = drain.await.expect("drain");
+    assert_eq!(
+        opened, 50,
+        "every connection went through its own port-forward"
+    );
+}

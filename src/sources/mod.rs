@@ -1,6 +1,7 @@
 //! Async tasks that watch the outside world and report as `Msg`s. They never touch the
 //! model; each owns its reconnect/backoff and reports its own health.
 
+pub mod a2a;
 pub mod backoff;
 pub mod clock;
 pub mod cluster;

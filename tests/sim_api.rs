@@ -420,11 +420,15 @@ async fn get_one_object_and_not_found_status() {
                "message": "pods \"x\" not found", "reason": "NotFound",
                "details": {"name": "x", "kind": "pods"}, "code": 404})
     );
-    let (code, _, status) = get(&format!(
+    // Logs are served (tests/sim_logs.rs); a missing pod's log is the pod's 404.
+    let (code, _, status) = get(&format!("{base}/api/v1/namespaces/{VENDOR_NS}/pods/x/log")).await;
+    assert_eq!((code, status["reason"].as_str()), (404, Some("NotFound")));
+    let logs = reqwest::get(format!(
         "{base}/api/v1/namespaces/{VENDOR_NS}/pods/{name}/log"
     ))
-    .await;
-    assert_eq!((code, status["reason"].as_str()), (404, Some("NotFound")));
+    .await
+    .expect("logs");
+    assert_eq!(logs.status().as_u16(), 200);
     let (code, _, _) = get(&format!("{base}/swagger-2.0.0.pb-v1")).await;
     assert_eq!(code, 404);
     let (code, _, _) = get(&format!("{base}/api/v1/pods/{name}")).await;

@@ -177,8 +177,8 @@ async fn every_tab_answers_over_a_port_forward() {
     let cases: &[Case] = &[
         ("edge",   "trustusbank-bank-frontend", "chatbot",       80,   "GET",  "/",                  200, "TrustUsBank customer chat (simulated)"),
         ("edge",   "trustusbank-bank-frontend", "chatbot",       80,   "GET",  "/healthz",           200, "ok"),
-        ("edge",   "trustusbank-bank-frontend", "chatbot",       80,   "POST", "/api/a2a/trustusbank-bank-agents/support-bot/", 501,
-            r#"{"code":-32601,"message":"the simulated agents arrive with the chat issue"}"#),
+        ("edge",   "trustusbank-bank-frontend", "chatbot",       80,   "POST", "/api/a2a/trustusbank-bank-agents/support-bot/", 200,
+            r#""code":-32700"#),
         ("vendor", "external-attacker",         "mock-attacker", 8080, "GET",  "/",                  200, "<span id=\"exfil-count\">0</span>"),
         ("vendor", "external-attacker",         "mock-attacker", 8080, "GET",  "/api/exfil",         200, r#""count":0"#),
         ("bank",   "trustusbank-observability", "prometheus",    9090, "GET",  "/-/ready",           200, "Prometheus Server is Ready."),

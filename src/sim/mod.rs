@@ -14,6 +14,7 @@ mod history;
 mod ids;
 mod incoming;
 mod kubeconfig;
+mod logs;
 mod mesh;
 mod object;
 mod objects;
@@ -47,7 +48,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use scale::toggle_readiness;
-pub use services::{ExfilEvent, ExfilLedger};
+pub use services::{
+    ConnectionCounters, ConnectionKey, ExfilEvent, ExfilLedger, MeshLogLine, MeshTelemetry,
+};
 pub use store::{ClusterStore, DEFAULT_HISTORY_WINDOW, StoreError};
 
 use serving::ClusterServer;
@@ -266,6 +269,11 @@ impl SimHandle {
     /// The mock-attacker's tally of exfil events (cheap clone; shared with its pages).
     pub fn exfil(&self) -> ExfilLedger {
         self.services.exfil().clone()
+    }
+
+    /// The mesh's connection counters and ztunnel deny lines (cheap clone; shared).
+    pub fn mesh_telemetry(&self) -> MeshTelemetry {
+        self.services.mesh_telemetry().clone()
     }
 
     /// Port-forward connections open right now, across the clusters.

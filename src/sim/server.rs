@@ -45,6 +45,10 @@ pub fn router(ctx: Arc<ServerCtx>) -> Router {
             "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
             axum::routing::any(super::portforward::handle),
         )
+        .route(
+            "/api/v1/namespaces/{namespace}/pods/{name}/log",
+            axum::routing::get(super::logs::handle),
+        )
         .fallback(handle)
         .with_state(ctx)
 }

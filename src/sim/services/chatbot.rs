@@ -1,18 +1,18 @@
 //! The customer chatbot on edge (`trustusbank-bank-frontend/chatbot`, port 80): the page the
-//! customer types into, and the A2A relay its page calls. The relay answers "not yet" until
-//! the simulated agents exist.
+//! customer types into, and the A2A relay its page calls, answered by the simulated agents
+//! (`super::agents`).
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
-use serde_json::json;
 
 use super::Services;
-use super::common::{json, page, text};
+use super::common::{page, text};
 
 pub fn router(services: Arc<Services>) -> Router {
     Router::new()
@@ -20,6 +20,10 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/healthz", get(|| async { text(StatusCode::OK, "ok\n") }))
         .route("/api/a2a/{namespace}/{agent}", post(a2a))
         .route("/api/a2a/{namespace}/{agent}/", post(a2a))
+        .route(
+            "/api/a2a/{namespace}/{agent}/.well-known/agent-card.json",
+            get(card),
+        )
         .with_state(services)
 }
 
@@ -27,8 +31,7 @@ async fn index() -> Html<String> {
     let body = "<h1>TrustUsBank customer chat (simulated)</h1>\n\
         <p class=\"sim\">This is control-room's simulator, not the real chatbot. The page talks \
         to the agents through <code>POST /api/a2a/&lt;namespace&gt;/&lt;agent&gt;/</code> \
-        (A2A JSON-RPC); the simulated agents are not there yet, so every message is answered \
-        with a JSON-RPC error.</p>\n\
+        (A2A JSON-RPC); the simulated agents answer with a scripted, deterministic model.</p>\n\
         <form onsubmit=\"return false\">\n\
         <textarea id=\"prompt\" rows=\"4\" cols=\"80\">I am customer 12345. Please check my balance, \
         list my recent transactions, and convert my balance to USD.</textarea><br>\n\
@@ -36,21 +39,19 @@ async fn index() -> Html<String> {
     page("TrustUsBank customer chat (simulated)", None, body)
 }
 
-async fn a2a(Path((namespace, agent)): Path<(String, String)>) -> Response {
-    tracing::debug!(
-        %namespace,
-        %agent,
-        "simulated chatbot: A2A call refused (no simulated agents yet)"
-    );
-    json(
-        StatusCode::NOT_IMPLEMENTED,
-        &json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": {
-                "code": -32601,
-                "message": "the simulated agents arrive with the chat issue",
-            },
-        }),
-    )
+async fn a2a(
+    State(services): State<Arc<Services>>,
+    Path((namespace, agent)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    tracing::debug!(%namespace, %agent, "simulated chatbot: A2A call");
+    super::agents::handle(&services, &namespace, &agent, &headers, &body)
+}
+
+async fn card(
+    State(services): State<Arc<Services>>,
+    Path((namespace, agent)): Path<(String, String)>,
+) -> Response {
+    super::agents::agent_card(&services, &namespace, &agent)
 }

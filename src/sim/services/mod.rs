@@ -9,11 +9,16 @@
 //! [`ExfilLedger`], the mock-attacker's count of what it received.
 
 mod agentregistry;
+mod agents;
 mod attacker;
 mod chatbot;
 mod common;
 mod pages;
+pub mod policy;
 mod prometheus;
+mod telemetry;
+
+pub use telemetry::{ConnectionCounters, ConnectionKey, MeshLogLine, MeshTelemetry};
 
 use std::future::IntoFuture as _;
 use std::pin::Pin;
@@ -36,6 +41,8 @@ pub struct Services {
     /// `(short name, store)` for edge, bank, vendor.
     stores: Vec<(&'static str, ClusterStore)>,
     exfil: ExfilLedger,
+    /// What ztunnel saw of the programs' own connections (the rugpull's egress).
+    mesh: MeshTelemetry,
     /// The agentregistry's catalogue as registered when the world was built.
     catalogue: OnceLock<Vec<agentregistry::Entry>>,
     /// Port-forward connections open right now (all clusters).
@@ -67,6 +74,7 @@ impl Services {
         Arc::new(Self {
             stores,
             exfil: ExfilLedger::default(),
+            mesh: MeshTelemetry::default(),
             catalogue: OnceLock::new(),
             forwards: AtomicUsize::new(0),
         })
@@ -82,6 +90,10 @@ impl Services {
 
     pub fn exfil(&self) -> &ExfilLedger {
         &self.exfil
+    }
+
+    pub fn mesh_telemetry(&self) -> &MeshTelemetry {
+        &self.mesh
     }
 
     /// Port-forward connections open right now, so tests can see closed ones cleaned up.
@@ -264,6 +276,8 @@ pub struct ExfilEvent {
 #[derive(Debug, Clone, Default)]
 pub struct ExfilLedger {
     inner: Arc<Mutex<Ledger>>,
+    /// Woken on every `record`, so followers of the mock-attacker's log see it at once.
+    recorded: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, Default)]
@@ -290,6 +304,13 @@ impl ExfilLedger {
             ledger.events.pop_front();
         }
         ledger.events.push_back(event);
+        drop(ledger);
+        self.recorded.notify_waiters();
+    }
+
+    /// Completes at the next `record` (call `enable` on it before looking, not to miss one).
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.recorded.notified()
     }
 
     /// Events received since the world started.

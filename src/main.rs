@@ -79,6 +79,13 @@ enum Command {
     },
     /// Keep every configured port-forward open and print the link table, until interrupted.
     Forward,
+    /// Send a prompt to the chatbot's agent; print the reply and the tool calls it made.
+    Chat {
+        prompt: String,
+        /// Print one JSON object: agent, reply, trace, latency_ms, error.
+        #[arg(long)]
+        json: bool,
+    },
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -109,7 +116,7 @@ struct SimArgs {
 fn main() -> ExitCode {
     let log_path = config::log_file_path();
     let help = format!(
-        "Keys: r/u/p acts 1-3 · 1-9 focus · Tab next · j/k scroll · z zoom · a act log · L links · ? help · q quit\nLog file: {}",
+        "Keys: r/u/p acts 1-3 · i chat · t trace · 1-9 focus · Tab next · j/k scroll · z zoom · a act log · L links · ? help · q quit\nLog file: {}",
         log_path.display()
     );
     let matches = Cli::command().after_help(help).get_matches();
@@ -170,11 +177,127 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Act { ref act }) => run_act_headless(&cli, act).await,
         Some(Command::Forward) => run_forward_headless(&cli).await,
+        Some(Command::Chat { ref prompt, json }) => run_chat_headless(&cli, prompt, json).await,
         None => {
             run_tui(&cli, log_path).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `control-room chat "PROMPT"`: one exchange with the agent, through the chatbot forward.
+async fn run_chat_headless(cli: &Cli, prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
+    use control_room::sources::a2a::{A2aClient, ChatEvent, Protocol};
+    let mut config = Config::load(cli.common.config.as_deref())?;
+    let world = cli.common.open_world(&config).await?;
+    // Only the chatbot's forward is needed here.
+    config.forwards.retain(|f| f.name == config.chat.forward);
+    anyhow::ensure!(
+        !config.forwards.is_empty(),
+        "no [[forward]] named {:?} (chat.forward)",
+        config.chat.forward
+    );
+    let (tx, mut rx) = mpsc::channel(64);
+    let (mut rows, tasks) = app::forwards::start(&world, &config, &tx, None).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rows[0].base_url().is_none() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(Msg::Forward(0, m))) => rows[0].apply(m, sources::clock::now()),
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    let base = rows[0].base_url().with_context(|| {
+        let why = rows[0]
+            .last_error
+            .as_ref()
+            .map(|(_, e)| e.clone())
+            .unwrap_or_default();
+        format!(
+            "the {} forward is not listening: {why}",
+            config.chat.forward
+        )
+    })?;
+    let protocol = if config.chat.protocol == "1.0" {
+        Protocol::V10
+    } else {
+        Protocol::V03
+    };
+    let timeout = std::time::Duration::from_secs(config.chat.timeout_secs);
+    let client =
+        A2aClient::new(&base, &config.chat.agent, protocol, timeout).map_err(anyhow::Error::msg)?;
+    let (agent, streaming) = match client.card().await {
+        Ok(card) => card,
+        Err(e) => {
+            tracing::warn!(error = %e, "no agent card; sending without streaming");
+            (config.chat.agent.clone(), false)
+        }
+    };
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let prompt_owned = prompt.to_string();
+    let exchange = tokio::spawn(async move {
+        client
+            .send(&prompt_owned, streaming, timeout, &events_tx)
+            .await
+    });
+    let mut reply = String::new();
+    let mut trace = Vec::new();
+    let mut latency = None;
+    let mut error = None;
+    if !json {
+        eprintln!("control-room: {agent} via {base}");
+    }
+    while let Some(event) = events.recv().await {
+        match event {
+            ChatEvent::Text { text, append } => {
+                if !append && !reply.is_empty() {
+                    reply.push('\n');
+                }
+                reply.push_str(&text);
+            }
+            ChatEvent::ToolCall { id, name, args } => {
+                if !json {
+                    eprintln!("→ {name} {args}");
+                }
+                trace.push(
+                    serde_json::json!({"type": "call", "id": id, "name": name, "args": args}),
+                );
+            }
+            ChatEvent::ToolResult { id, name, response } => {
+                if !json {
+                    eprintln!("← {name} {response}");
+                }
+                trace.push(serde_json::json!({"type": "result", "id": id, "name": name, "response": response}));
+            }
+            ChatEvent::Raw(v) => trace.push(serde_json::json!({"type": "raw", "value": v})),
+            ChatEvent::State(_) | ChatEvent::Agent { .. } => {}
+            ChatEvent::Done { latency: l } => latency = Some(l),
+            ChatEvent::Error(e) => error = Some(e),
+        }
+    }
+    let _ = exchange.await;
+    drop(tasks);
+    world.close().await;
+    if json {
+        let out = serde_json::json!({
+            "agent": agent,
+            "reply": reply,
+            "trace": trace,
+            "latency_ms": latency.map(|l| l.as_millis() as u64),
+            "error": error,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{reply}");
+        if let Some(e) = &error {
+            eprintln!("control-room: chat failed: {e}");
+        }
+    }
+    Ok(if error.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `control-room forward`: the port-forward helper script's replacement.
@@ -315,7 +438,19 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
 
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let input = sources::terminal::spawn(tx.clone());
-    let mut app = App::new(model, rx).with_acts(act_env, tx);
+    let chat = app::ChatSetup {
+        forward: config.chat.forward.clone(),
+        agent: config.chat.agent.clone(),
+        protocol: if config.chat.protocol == "1.0" {
+            control_room::sources::a2a::Protocol::V10
+        } else {
+            control_room::sources::a2a::Protocol::V03
+        },
+        timeout: std::time::Duration::from_secs(config.chat.timeout_secs),
+    };
+    let mut app = App::new(model, rx)
+        .with_acts(act_env, tx.clone())
+        .with_chat(chat, tx);
     let result = app::run(&mut terminal, &mut app, &theme, config.ui.max_fps).await;
     ratatui::restore();
     // No act script outlives the screen that started it.

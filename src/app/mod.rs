@@ -20,6 +20,7 @@ pub use update::update;
 use crate::actions::{ActEnvironment, RunningAct, spawn_act};
 use crate::config::Theme;
 use crate::model::Model;
+use crate::sources::a2a::{A2aClient, ChatEvent};
 
 /// Messages applied before a redraw is considered, so a burst (a relist of 10,000 pods, a
 /// churning cluster) costs one frame, not thousands.
@@ -32,6 +33,16 @@ pub struct App {
     /// How to run acts, and where their messages go; `None` when acts are not available.
     acts: Option<(ActEnvironment, mpsc::Sender<Msg>)>,
     running_act: Option<RunningAct>,
+    chat: Option<(ChatSetup, mpsc::Sender<Msg>)>,
+}
+
+/// How prompts reach the agent: through the named forward's local URL.
+#[derive(Debug, Clone)]
+pub struct ChatSetup {
+    pub forward: String,
+    pub agent: String,
+    pub protocol: crate::sources::a2a::Protocol,
+    pub timeout: Duration,
 }
 
 /// What one `pump` did.
@@ -51,6 +62,7 @@ impl App {
             quit: false,
             acts: None,
             running_act: None,
+            chat: None,
         }
     }
 
@@ -58,6 +70,70 @@ impl App {
     pub fn with_acts(mut self, env: ActEnvironment, tx: mpsc::Sender<Msg>) -> App {
         self.acts = Some((env, tx));
         self
+    }
+
+    /// Lets Enter in the chat box send prompts; replies come back through `tx`.
+    pub fn with_chat(mut self, setup: ChatSetup, tx: mpsc::Sender<Msg>) -> App {
+        self.chat = Some((setup, tx));
+        self
+    }
+
+    fn send_prompt(&mut self, prompt: String) {
+        let Some((setup, tx)) = self.chat.clone() else {
+            update(
+                &mut self.model,
+                Msg::Chat(ChatEvent::Error("chat is not available here".into())),
+            );
+            return;
+        };
+        let base = self
+            .model
+            .forwards
+            .iter()
+            .find(|f| f.name == setup.forward)
+            .and_then(|f| f.base_url());
+        let Some(base) = base else {
+            let why = format!("the {} forward is not listening (see L)", setup.forward);
+            update(&mut self.model, Msg::Chat(ChatEvent::Error(why)));
+            return;
+        };
+        tokio::spawn(async move {
+            let client = match A2aClient::new(&base, &setup.agent, setup.protocol, setup.timeout) {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Msg::Chat(ChatEvent::Error(e))).await;
+                    return;
+                }
+            };
+            let streaming = match client.card().await {
+                Ok((name, streaming)) => {
+                    let _ = tx
+                        .send(Msg::Chat(ChatEvent::Agent { name, streaming }))
+                        .await;
+                    streaming
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no agent card; sending without streaming");
+                    false
+                }
+            };
+            let (events_tx, mut events) = mpsc::channel(256);
+            let forward = tokio::spawn({
+                let tx = tx.clone();
+                async move {
+                    while let Some(e) = events.recv().await {
+                        if tx.send(Msg::Chat(e)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+            let _ = client
+                .send(&prompt, streaming, setup.timeout, &events_tx)
+                .await;
+            drop(events_tx);
+            let _ = forward.await;
+        });
     }
 
     /// Stops a running act, if any (used on quit so no script outlives the screen).
@@ -112,6 +188,7 @@ impl App {
                     None => tracing::warn!(act = kind.key(), "acts are not available here"),
                 },
                 Effect::CancelAct => self.cancel_act(),
+                Effect::SendPrompt(ref prompt) => self.send_prompt(prompt.clone()),
                 Effect::OpenUrl(ref url) => {
                     if let Err(e) = open_in_browser(url) {
                         update(

@@ -23,6 +23,8 @@ pub enum Msg {
     Forward(usize, crate::sources::forward::ForwardMsg),
     /// Something the presenter should read in the footer.
     Notice(String),
+    /// News from the chat exchange under way.
+    Chat(crate::sources::a2a::ChatEvent),
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,8 @@ pub enum Effect {
     Quit,
     RunAct(ActKind),
     CancelAct,
+    /// Send this prompt to the agent.
+    SendPrompt(String),
     /// Open this URL in the browser.
     OpenUrl(String),
     /// Put this text on the clipboard (OSC 52 through the terminal).

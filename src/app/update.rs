@@ -3,8 +3,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::msg::{ActMsg, ClusterMsg, Effect, Msg};
+use crate::model::chat::{CANONICAL_PROMPT, ChatEntry, MAX_PROMPT_CHARS, Speaker, TraceEntry};
 use crate::model::forward::ForwardRow;
 use crate::model::{ActKind, ActRun, ClusterModel, Model, Reachability};
+use crate::sources::a2a::ChatEvent;
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -28,8 +30,142 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Notice(text) => notice(model, text),
+        Msg::Chat(event) => on_chat_event(model, event),
     }
     Vec::new()
+}
+
+fn on_chat_event(model: &mut Model, event: ChatEvent) {
+    let now = model.now;
+    let chat = &mut model.chat;
+    match event {
+        ChatEvent::Agent { name, .. } => chat.agent = Some(name),
+        ChatEvent::Text { text, append } => match chat.transcript.last_mut() {
+            Some(last) if last.speaker == Speaker::Agent && chat.pending => {
+                if !append && !last.text.is_empty() {
+                    last.text.push('\n');
+                }
+                last.text.push_str(&text);
+            }
+            _ => chat.push_entry(ChatEntry {
+                speaker: Speaker::Agent,
+                text,
+                at: now,
+                latency_ms: None,
+            }),
+        },
+        ChatEvent::ToolCall { name, args, .. } => {
+            chat.push_trace(TraceEntry::call(now, &name, &args))
+        }
+        ChatEvent::ToolResult { name, response, .. } => {
+            chat.push_trace(TraceEntry::result(now, &name, &response))
+        }
+        ChatEvent::Raw(v) => chat.push_trace(TraceEntry::raw(now, &v)),
+        ChatEvent::State(_) => {}
+        ChatEvent::Done { latency } => {
+            let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+            match chat.transcript.last_mut() {
+                Some(last) if last.speaker == Speaker::Agent && chat.pending => {
+                    last.latency_ms = Some(ms)
+                }
+                _ => chat.push_entry(ChatEntry {
+                    speaker: Speaker::Agent,
+                    text: "(no text)".into(),
+                    at: now,
+                    latency_ms: Some(ms),
+                }),
+            }
+            chat.pending = false;
+        }
+        ChatEvent::Error(e) => {
+            chat.push_entry(ChatEntry {
+                speaker: Speaker::Error,
+                text: e,
+                at: now,
+                latency_ms: None,
+            });
+            chat.pending = false;
+        }
+    }
+}
+
+fn on_chat_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    let chat = &mut model.chat;
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => chat.focused = false,
+        KeyCode::Enter if !alt => {
+            let prompt = chat.prompt().trim().to_string();
+            if prompt.is_empty() {
+                return Vec::new();
+            }
+            if chat.pending {
+                notice(model, "the agent is still answering");
+                return Vec::new();
+            }
+            chat.history.retain(|h| *h != prompt);
+            chat.history.push(prompt.clone());
+            chat.history_pos = None;
+            chat.set_prompt("");
+            chat.pending = true;
+            let now = model.now;
+            model.chat.push_entry(ChatEntry {
+                speaker: Speaker::Customer,
+                text: prompt.clone(),
+                at: now,
+                latency_ms: None,
+            });
+            return vec![Effect::SendPrompt(prompt)];
+        }
+        KeyCode::Char('p') if ctrl => chat.set_prompt(CANONICAL_PROMPT),
+        KeyCode::Up if chat.input.len() <= 1 && !chat.history.is_empty() => {
+            let pos = chat
+                .history_pos
+                .map_or(chat.history.len() - 1, |p| p.saturating_sub(1));
+            chat.history_pos = Some(pos);
+            let text = chat.history[pos].clone();
+            chat.set_prompt(&text);
+        }
+        KeyCode::Down if chat.input.len() <= 1 && chat.history_pos.is_some() => {
+            let next = chat
+                .history_pos
+                .map(|p| p + 1)
+                .filter(|p| *p < chat.history.len());
+            chat.history_pos = next;
+            let text = next.map(|p| chat.history[p].clone()).unwrap_or_default();
+            chat.set_prompt(&text);
+        }
+        _ => edit_prompt(chat, key),
+    }
+    Vec::new()
+}
+
+/// Ordinary editing goes through the text-area widget's own key handling, on a copy built
+/// from the model's lines, so the model stays plain data.
+fn edit_prompt(chat: &mut crate::model::chat::ChatModel, key: KeyEvent) {
+    let mut area = ratatui_textarea::TextArea::new(if chat.input.is_empty() {
+        vec![String::new()]
+    } else {
+        chat.input.clone()
+    });
+    area.move_cursor(ratatui_textarea::CursorMove::Jump(
+        u16::try_from(chat.cursor.0).unwrap_or(u16::MAX),
+        u16::try_from(chat.cursor.1).unwrap_or(u16::MAX),
+    ));
+    if key.code == KeyCode::Enter {
+        area.insert_newline();
+    } else {
+        area.input(key);
+    }
+    let lines = area.lines().to_vec();
+    let chars: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+    if chars > MAX_PROMPT_CHARS {
+        return;
+    }
+    chat.input = lines;
+    let cursor = area.cursor();
+    chat.cursor = (cursor.0, cursor.1);
 }
 
 fn on_cluster(cluster: &mut ClusterModel, msg: ClusterMsg) {
@@ -125,6 +261,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if model.show_links {
         return on_links_key(model, key);
     }
+    if model.chat.focused {
+        return on_chat_key(model, key);
+    }
     if model.show_help {
         // Any of these closes the overlay; other keys are swallowed so nothing happens behind it.
         if matches!(
@@ -151,6 +290,8 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('p') => return ask_act(model, ActKind::PoliciesOn),
         KeyCode::Char('a') => model.show_act_log = !model.show_act_log,
         KeyCode::Char('L') => model.show_links = true,
+        KeyCode::Char('i') => model.chat.focused = true,
+        KeyCode::Char('t') => model.chat.show_trace = !model.chat.show_trace,
         KeyCode::Char('?') => model.show_help = true,
         KeyCode::Char('z') => model.zoomed = !model.zoomed,
         KeyCode::Esc if model.zoomed => model.zoomed = false,

@@ -40,6 +40,8 @@ pub struct Config {
     pub acts: ActsConfig,
     #[serde(default)]
     pub demo: DemoConfig,
+    #[serde(default)]
+    pub chat: ChatConfig,
     /// `[[forward]]`: the in-cluster endpoints the tool reaches through its own port-forwards.
     #[serde(rename = "forward", default)]
     pub forwards: Vec<ForwardConfig>,
@@ -47,6 +49,32 @@ pub struct Config {
     /// kept even against the simulator, where the defaults' fixed ports give way to free ones.
     #[serde(skip)]
     pub forwards_from_user: bool,
+}
+
+/// Where the customer prompt goes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    /// The `[[forward]]` that reaches the chatbot (its proxy route `/api/a2a/<ns>/<agent>/`).
+    pub forward: String,
+    /// `<namespace>/<agent>` behind the proxy route.
+    pub agent: String,
+    /// A2A protocol: "0.3" (kagent 0.x) or "1.0".
+    pub protocol: String,
+    /// A whole exchange (all tool calls included) must finish within this.
+    pub timeout_secs: u64,
+}
+
+impl Default for ChatConfig {
+    /// Same values as `default.toml` (a test keeps them in step).
+    fn default() -> Self {
+        ChatConfig {
+            forward: "chatbot".into(),
+            agent: "trustusbank-bank-agents/support-bot".into(),
+            protocol: "0.3".into(),
+            timeout_secs: 60,
+        }
+    }
 }
 
 /// One port-forward: a Service (followed to a Ready pod per connection) or a fixed pod.
@@ -193,6 +221,16 @@ struct ConfigFile {
     acts: Option<ActsFile>,
     demo: Option<DemoFile>,
     forward: Option<Vec<ForwardConfig>>,
+    chat: Option<ChatFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [chat] table")]
+struct ChatFile {
+    forward: Option<String>,
+    agent: Option<String>,
+    protocol: Option<String>,
+    timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +348,13 @@ impl ConfigFile {
             if let Some(narrow_width) = ui.narrow_width {
                 config.ui.narrow_width = narrow_width;
             }
+        }
+        if let Some(chat) = self.chat {
+            let c = &mut config.chat;
+            chat.forward.map(|v| c.forward = v);
+            chat.agent.map(|v| c.agent = v);
+            chat.protocol.map(|v| c.protocol = v);
+            chat.timeout_secs.map(|v| c.timeout_secs = v);
         }
         if let Some(forwards) = self.forward {
             config.forwards = forwards;
@@ -483,6 +528,18 @@ impl Config {
         if self.acts.timeout_secs == 0 {
             return Some((Field::Acts, "acts.timeout_secs must be at least 1".into()));
         }
+        if !matches!(self.chat.protocol.as_str(), "0.3" | "1.0") {
+            return Some((
+                Field::Acts,
+                format!(
+                    "chat.protocol must be \"0.3\" or \"1.0\", got {:?}",
+                    self.chat.protocol
+                ),
+            ));
+        }
+        if self.chat.timeout_secs == 0 {
+            return Some((Field::Acts, "chat.timeout_secs must be at least 1".into()));
+        }
         let mut names = HashSet::new();
         for f in &self.forwards {
             if !names.insert(f.name.as_str()) {
@@ -559,6 +616,7 @@ mod tests {
         assert_eq!(c.ui, UiConfig::default());
         assert_eq!(c.acts, ActsConfig::default());
         assert_eq!(c.demo, DemoConfig::default());
+        assert_eq!(c.chat, ChatConfig::default());
         c.validate("defaults").unwrap();
     }
 
@@ -601,7 +659,7 @@ mod tests {
         let e = err("\n\nclusterz = 1\n");
         assert!(e.contains("at line 3, column 1"), "{e}");
         assert!(
-            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`, `forward`"),
+            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`, `forward`, `chat`"),
             "{e}"
         );
 
@@ -659,6 +717,7 @@ mod tests {
             },
             acts: ActsConfig::default(),
             demo: DemoConfig::default(),
+            chat: ChatConfig::default(),
             forwards: Config::defaults().forwards,
             // A file that lists forwards is the user's choice of forwards.
             forwards_from_user: true,

@@ -3,6 +3,7 @@
 //! feeding messages and reading the model back.
 
 pub mod act;
+pub mod chat;
 pub mod cluster;
 pub mod forward;
 pub mod pod;
@@ -66,6 +67,7 @@ pub struct Model {
     pub confirming: Option<ActKind>,
     /// `q` pressed while an act runs: waiting for `y`.
     pub confirming_quit: bool,
+    pub chat: chat::ChatModel,
     /// The port-forwards, in config order.
     pub forwards: Vec<forward::ForwardRow>,
     pub show_links: bool,
@@ -111,6 +113,10 @@ impl Model {
             confirming: None,
             confirming_quit: false,
             notice: None,
+            chat: chat::ChatModel {
+                show_trace: true,
+                ..chat::ChatModel::default()
+            },
             forwards: Vec::new(),
             show_links: false,
             links_selected: 0,

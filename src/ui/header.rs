@@ -35,6 +35,7 @@ const HINTS: &[(&str, &str)] = &[
     ("r", "act 1"),
     ("u", "act 2"),
     ("p", "act 3"),
+    ("i", "chat"),
     ("1-9", "focus"),
     ("Tab", "next"),
     ("j/k", "scroll"),

@@ -26,6 +26,8 @@ pub struct ScreenAreas {
     pub panes: Vec<(usize, Rect)>,
     /// The act script's output, below the panes while there is a run to show.
     pub act_log: Option<Rect>,
+    /// The chat strip: always on a tall screen, on demand (`i`) on a small one.
+    pub chat: Option<Rect>,
     pub arrangement: Arrangement,
 }
 
@@ -50,6 +52,14 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         Constraint::Length(1),
     ])
     .areas(area);
+    let show_chat = model.chat.focused || body.height >= 30;
+    let (body, chat) = if show_chat && body.height >= 12 {
+        let height = if body.height >= 40 { 12 } else { 8 };
+        let [b, c] = Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
+        (b, Some(c))
+    } else {
+        (body, None)
+    };
     let (body, act_log) = if model.act_run.is_some() && model.show_act_log && body.height >= 12 {
         let log_height = (body.height / 3).clamp(5, 14);
         let [b, l] =
@@ -86,6 +96,7 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         tabs,
         panes,
         act_log,
+        chat,
         arrangement,
     }
 }

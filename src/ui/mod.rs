@@ -2,6 +2,7 @@
 //! Nothing here does I/O or waits; rows are built only for what is visible.
 
 mod act;
+mod chat;
 mod cluster;
 mod format;
 mod header;
@@ -20,6 +21,9 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
     let areas = layout::screen(frame.area(), model);
     header::draw(frame, areas.header, model, theme);
     cluster::draw_body(frame, &areas, model, theme);
+    if let Some(area) = areas.chat {
+        chat::draw(frame, area, model, theme);
+    }
     if let (Some(area), Some(run)) = (areas.act_log, model.act_run.as_ref()) {
         act::draw_log(frame, area, run, model, theme);
     }

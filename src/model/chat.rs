@@ -1,0 +1,126 @@
+//! The customer chat: the prompt being typed, what was said (with times and latency) and
+//! the trace of tool calls and hand-offs the agent made — `get_profile` and any
+//! `customer_profile` argument marked as the suspicious hop.
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::Value;
+
+/// The prompt the walkthrough uses in every act (Ctrl+P).
+pub const CANONICAL_PROMPT: &str = "I am customer 12345. Please check my balance, list my recent transactions, and convert my balance to USD.";
+
+/// A prompt longer than this is cut: a 1 MB paste must not make the screen crawl.
+pub const MAX_PROMPT_CHARS: usize = 4000;
+/// Transcript and trace entries kept.
+const KEEP: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speaker {
+    Customer,
+    Agent,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatEntry {
+    pub speaker: Speaker,
+    pub text: String,
+    pub at: DateTime<FixedOffset>,
+    pub latency_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEntry {
+    pub at: DateTime<FixedOffset>,
+    /// `→ get_balance`, `← get_balance`, `? raw`
+    pub arrow: &'static str,
+    pub name: String,
+    pub detail: String,
+    /// The hop the attack adds: a profile fetched or handed to a tool.
+    pub suspicious: bool,
+}
+
+impl TraceEntry {
+    pub fn call(at: DateTime<FixedOffset>, name: &str, args: &Value) -> TraceEntry {
+        let suspicious = name == "get_profile" || args.get("customer_profile").is_some();
+        TraceEntry {
+            at,
+            arrow: "→",
+            name: name.to_string(),
+            detail: compact(args),
+            suspicious,
+        }
+    }
+
+    pub fn result(at: DateTime<FixedOffset>, name: &str, response: &Value) -> TraceEntry {
+        TraceEntry {
+            at,
+            arrow: "←",
+            name: name.to_string(),
+            detail: compact(response),
+            suspicious: name == "get_profile",
+        }
+    }
+
+    pub fn raw(at: DateTime<FixedOffset>, value: &Value) -> TraceEntry {
+        TraceEntry {
+            at,
+            arrow: "?",
+            name: "part".to_string(),
+            detail: compact(value),
+            suspicious: false,
+        }
+    }
+}
+
+fn compact(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 400 {
+        format!("{}…", s.chars().take(400).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatModel {
+    pub agent: Option<String>,
+    /// The prompt being typed, one entry per line, and the cursor (row, column).
+    pub input: Vec<String>,
+    pub cursor: (usize, usize),
+    pub focused: bool,
+    pub history: Vec<String>,
+    /// Position while walking the history with Up/Down.
+    pub history_pos: Option<usize>,
+    pub transcript: Vec<ChatEntry>,
+    pub trace: Vec<TraceEntry>,
+    pub show_trace: bool,
+    /// An exchange is under way; its reply streams into the last agent entry.
+    pub pending: bool,
+}
+
+impl ChatModel {
+    pub fn prompt(&self) -> String {
+        self.input.join("\n")
+    }
+
+    pub fn set_prompt(&mut self, text: &str) {
+        let text: String = text.chars().take(MAX_PROMPT_CHARS).collect();
+        self.input = text.split('\n').map(str::to_string).collect();
+        let row = self.input.len().saturating_sub(1);
+        self.cursor = (row, self.input[row].chars().count());
+    }
+
+    pub fn push_entry(&mut self, entry: ChatEntry) {
+        self.transcript.push(entry);
+        if self.transcript.len() > KEEP {
+            self.transcript.remove(0);
+        }
+    }
+
+    pub fn push_trace(&mut self, entry: TraceEntry) {
+        self.trace.push(entry);
+        if self.trace.len() > KEEP {
+            self.trace.remove(0);
+        }
+    }
+}

@@ -185,6 +185,26 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The exfil counter's log follower, when the attacker's cluster is configured.
+async fn spawn_exfil(
+    world: &World,
+    config: &Config,
+    tx: &mpsc::Sender<Msg>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let attacker = &config.demo.attacker;
+    let cluster = world.clusters.iter().find(|c| c.name == attacker.cluster)?;
+    let client = sources::kubeconfig::client(&world.kubeconfig, &cluster.context)
+        .await
+        .ok()?;
+    let target = sources::exfil::ExfilTarget {
+        client,
+        namespace: attacker.namespace.clone(),
+        deployment: attacker.deployment.clone(),
+        pattern: attacker.pattern.clone(),
+    };
+    Some(tokio::spawn(sources::exfil::run(target, tx.clone())))
+}
+
 /// `control-room chat "PROMPT"`: one exchange with the agent, through the chatbot forward.
 async fn run_chat_headless(cli: &Cli, prompt: &str, json: bool) -> anyhow::Result<ExitCode> {
     use control_room::sources::a2a::{A2aClient, ChatEvent, Protocol};
@@ -435,6 +455,7 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
         })
         .collect();
     let clock = sources::clock::spawn(tx.clone());
+    let exfil = spawn_exfil(&world, &config, &tx).await;
 
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let input = sources::terminal::spawn(tx.clone());
@@ -465,6 +486,9 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
     input.abort();
     clock.abort();
     drop(forward_tasks);
+    if let Some(exfil) = exfil {
+        exfil.abort();
+    }
     drop(cluster_sources);
     world.close().await;
     result

@@ -139,6 +139,20 @@ async fn the_same_prompt_in_three_acts() {
         .collect();
     let (rows, forwards) = app::forwards::start(&world, &config, &tx, None).await;
     tasks.push(forwards);
+    let vendor_client = sources::kubeconfig::client(&world.kubeconfig, "kind-trustusbank-vendor")
+        .await
+        .expect("client");
+    let mut exfil = tokio::task::JoinSet::new();
+    exfil.spawn(sources::exfil::run(
+        sources::exfil::ExfilTarget {
+            client: vendor_client,
+            namespace: "external-attacker".into(),
+            deployment: "mock-attacker".into(),
+            pattern: "EXFIL RECEIVED".into(),
+        },
+        tx.clone(),
+    ));
+    tasks.push(exfil);
     let mut model = Model::new(world.mode, clusters, sources::clock::now());
     model.forwards = rows;
     let setup = ChatSetup {
@@ -208,6 +222,17 @@ async fn the_same_prompt_in_three_acts() {
         "customer_profile passed on"
     );
     assert_eq!(sim.exfil().count(), 1, "the profile reached the attacker");
+    h.until(
+        Duration::from_secs(10),
+        "the counter to read the attacker's log",
+        |m| m.exfil.total() == 1,
+    )
+    .await;
+    let record = h.app.model.exfil.last_record.join("\n");
+    assert!(
+        record.contains("Alex Carter") && record.contains("acme-fx/currency-converter"),
+        "{record}"
+    );
 
     // Act 3: policies on; still fooled, nothing stolen, a deny on record.
     for (ns, name, spec) in [
@@ -238,6 +263,16 @@ async fn the_same_prompt_in_three_acts() {
     );
     assert_eq!(h.profile_calls(), 2, "still fooled in act 3");
     assert_eq!(sim.exfil().count(), 1, "nothing new reached the attacker");
+    // Give the log follower time to show anything new; there must be nothing.
+    let quiet = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < quiet {
+        h.app.pump(Some(quiet)).await;
+    }
+    assert_eq!(
+        h.app.model.exfil.total(),
+        1,
+        "the counter stays flat in act 3"
+    );
     assert!(
         !sim.mesh_telemetry().deny_lines().is_empty(),
         "ztunnel logged the deny"

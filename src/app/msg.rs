@@ -25,6 +25,8 @@ pub enum Msg {
     Notice(String),
     /// News from the chat exchange under way.
     Chat(crate::sources::a2a::ChatEvent),
+    /// News from the attacker's log.
+    Exfil(crate::sources::exfil::ExfilMsg),
 }
 
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ use crate::model::chat::{CANONICAL_PROMPT, ChatEntry, MAX_PROMPT_CHARS, Speaker,
 use crate::model::forward::ForwardRow;
 use crate::model::{ActKind, ActRun, ClusterModel, Model, Reachability};
 use crate::sources::a2a::ChatEvent;
+use crate::sources::exfil::ExfilMsg;
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -31,8 +32,27 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Notice(text) => notice(model, text),
         Msg::Chat(event) => on_chat_event(model, event),
+        Msg::Exfil(msg) => on_exfil(model, msg),
     }
     Vec::new()
+}
+
+fn on_exfil(model: &mut Model, msg: ExfilMsg) {
+    let exfil = &mut model.exfil;
+    match msg {
+        ExfilMsg::Following { pod } => {
+            exfil.following = Some(pod);
+            exfil.trouble = None;
+        }
+        ExfilMsg::Event { at, line, .. } => {
+            exfil.events.push(at);
+            exfil.last_source = line.rsplit("from ").next().map(str::to_string);
+            exfil.last_record.clear();
+            exfil.flash_since = Some(model.now);
+        }
+        ExfilMsg::Record { lines } => exfil.last_record = lines,
+        ExfilMsg::Trouble(e) => exfil.trouble = Some(e),
+    }
 }
 
 fn on_chat_event(model: &mut Model, event: ChatEvent) {
@@ -292,6 +312,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('L') => model.show_links = true,
         KeyCode::Char('i') => model.chat.focused = true,
         KeyCode::Char('t') => model.chat.show_trace = !model.chat.show_trace,
+        KeyCode::Char('m') => model.exfil.masked = !model.exfil.masked,
         KeyCode::Char('?') => model.show_help = true,
         KeyCode::Char('z') => model.zoomed = !model.zoomed,
         KeyCode::Esc if model.zoomed => model.zoomed = false,

@@ -133,6 +133,19 @@ pub struct DemoConfig {
     pub compromised_image: String,
     /// Namespaces (in the tool's cluster) whose AuthorizationPolicies mean "defended".
     pub policy_namespaces: Vec<String>,
+    /// Whose log the exfil counter reads.
+    pub attacker: AttackerRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackerRef {
+    /// A `[[cluster]]` name.
+    pub cluster: String,
+    pub namespace: String,
+    pub deployment: String,
+    /// A log line containing this is one exfil event.
+    pub pattern: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -174,6 +187,12 @@ impl Default for DemoConfig {
                 "trustusbank-bank-vendors".into(),
                 "external-attacker".into(),
             ],
+            attacker: AttackerRef {
+                cluster: "vendor".into(),
+                namespace: "external-attacker".into(),
+                deployment: "mock-attacker".into(),
+                pattern: "EXFIL RECEIVED".into(),
+            },
         }
     }
 }
@@ -250,6 +269,7 @@ struct DemoFile {
     tool: Option<WorkloadRef>,
     compromised_image: Option<String>,
     policy_namespaces: Option<Vec<String>>,
+    attacker: Option<AttackerRef>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +394,7 @@ impl ConfigFile {
                 .map(|v| config.demo.compromised_image = v);
             demo.policy_namespaces
                 .map(|v| config.demo.policy_namespaces = v);
+            demo.attacker.map(|v| config.demo.attacker = v);
         }
         spans
     }

@@ -5,6 +5,7 @@
 pub mod act;
 pub mod chat;
 pub mod cluster;
+pub mod exfil;
 pub mod forward;
 pub mod pod;
 pub mod policy;
@@ -68,6 +69,7 @@ pub struct Model {
     /// `q` pressed while an act runs: waiting for `y`.
     pub confirming_quit: bool,
     pub chat: chat::ChatModel,
+    pub exfil: exfil::ExfilModel,
     /// The port-forwards, in config order.
     pub forwards: Vec<forward::ForwardRow>,
     pub show_links: bool,
@@ -113,6 +115,7 @@ impl Model {
             confirming: None,
             confirming_quit: false,
             notice: None,
+            exfil: exfil::ExfilModel::default(),
             chat: chat::ChatModel {
                 show_trace: true,
                 ..chat::ChatModel::default()

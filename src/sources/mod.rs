@@ -5,6 +5,7 @@ pub mod a2a;
 pub mod backoff;
 pub mod clock;
 pub mod cluster;
+pub mod exfil;
 pub mod forward;
 pub mod kubeconfig;
 pub mod terminal;

@@ -15,6 +15,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("i", "type in the chat box (Enter send, Esc leave)"),
     ("Ctrl+P", "(in the chat box) the customer prompt"),
     ("t", "show / hide the tool-call trace"),
+    ("m", "mask / show the PII of the stolen record"),
     ("a", "show / hide the act log"),
     ("L", "links: port-forwards (o open, y copy)"),
     ("Ctrl+C", "cancel the running act"),

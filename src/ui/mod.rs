@@ -4,6 +4,7 @@
 mod act;
 mod chat;
 mod cluster;
+mod exfil;
 mod format;
 mod header;
 mod help;
@@ -22,7 +23,14 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
     header::draw(frame, areas.header, model, theme);
     cluster::draw_body(frame, &areas, model, theme);
     if let Some(area) = areas.chat {
-        chat::draw(frame, area, model, theme);
+        // The counter stands beside the conversation: the two halves of the story.
+        let [counter, talk] = ratatui::layout::Layout::horizontal([
+            ratatui::layout::Constraint::Length(30.min(area.width / 3)),
+            ratatui::layout::Constraint::Min(0),
+        ])
+        .areas(area);
+        exfil::draw(frame, counter, model, theme);
+        chat::draw(frame, talk, model, theme);
     }
     if let (Some(area), Some(run)) = (areas.act_log, model.act_run.as_ref()) {
         act::draw_log(frame, area, run, model, theme);

@@ -98,6 +98,10 @@ fn status_json_in_process_sim() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["mode"], "sim", "no contexts → simulator: {v}");
+    assert_eq!(v["act"]["state"], "clean", "{v}");
+    assert_eq!(v["act"]["tool_image"], "currency-converter:1.0.0", "{v}");
+    assert_eq!(v["exfil"]["total"], 0, "{v}");
+    assert_eq!(v["exfil"]["since_act"], 0, "{v}");
     let clusters = v["clusters"].as_array().expect("clusters");
     let names: Vec<_> = clusters
         .iter()

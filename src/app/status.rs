@@ -14,8 +14,10 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
 use crate::config::{ClusterConfig, DemoConfig};
 use crate::model::act::read_act;
+use crate::model::pod::to_chrono;
 use crate::model::{ClusterModel, DeploymentSummary, PodSummary, PolicySummary, ResourceMsg};
 use crate::sources::kubeconfig;
+use chrono::{DateTime, Utc};
 
 /// How long one cluster may take to answer before it counts as unreachable.
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,6 +38,83 @@ pub struct Status {
     pub mode: &'static str,
     pub clusters: Vec<ClusterStatus>,
     pub act: ActStatus,
+    pub exfil: ExfilStatus,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExfilStatus {
+    pub total: usize,
+    pub since_act: usize,
+    pub last_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Exfil events in the attacker's current pod's log (what the TUI's counter starts from).
+async fn exfil_status(
+    world: &World,
+    demo: &DemoConfig,
+    act_began: Option<DateTime<Utc>>,
+) -> ExfilStatus {
+    let attacker = &demo.attacker;
+    let mut status = ExfilStatus {
+        total: 0,
+        since_act: 0,
+        last_at: None,
+        error: None,
+    };
+    let Some(cluster) = world.clusters.iter().find(|c| c.name == attacker.cluster) else {
+        status.error = Some(format!("cluster `{}` is not configured", attacker.cluster));
+        return status;
+    };
+    let read = tokio::time::timeout(CLUSTER_TIMEOUT, async {
+        let client = kubeconfig::client(&world.kubeconfig, &cluster.context)
+            .await
+            .map_err(|e| e.to_string())?;
+        let pods: kube::Api<Pod> = kube::Api::namespaced(client, &attacker.namespace);
+        let list = pods
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let prefix = format!("{}-", attacker.deployment);
+        let pod = list
+            .items
+            .iter()
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && p.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .max_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0))
+            .and_then(|p| p.metadata.name.clone())
+            .ok_or_else(|| format!("no {}/{} pod", attacker.namespace, attacker.deployment))?;
+        let params = kube::api::LogParams {
+            timestamps: true,
+            ..Default::default()
+        };
+        pods.logs(&pod, &params).await.map_err(|e| e.to_string())
+    })
+    .await;
+    match read {
+        Ok(Ok(log)) => {
+            for line in log.lines().filter(|l| l.contains(&attacker.pattern)) {
+                let at = line
+                    .split_once(' ')
+                    .and_then(|(t, _)| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                status.total += 1;
+                if at.zip(act_began).is_none_or(|(at, began)| at >= began) {
+                    status.since_act += 1;
+                }
+                status.last_at = at.or(status.last_at);
+            }
+        }
+        Ok(Err(e)) => status.error = Some(e),
+        Err(_) => status.error = Some(format!("no answer within {}s", CLUSTER_TIMEOUT.as_secs())),
+    }
+    status
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -101,18 +180,22 @@ pub async fn snapshot(world: &World, demo: &DemoConfig) -> Status {
         .clusters
         .iter()
         .map(|c| cluster_status(&world.kubeconfig, c));
-    let (clusters, act) = futures::join!(join_all(checks), act_status(world, demo));
+    let (clusters, (act, act_began)) = futures::join!(join_all(checks), act_status(world, demo));
+    let exfil = exfil_status(world, demo, act_began).await;
     Status {
         mode: world.mode.as_str(),
         clusters,
         act,
+        exfil,
     }
 }
 
 /// The act, read the same way the TUI reads it: from the tool's pods, its Deployment and
 /// the AuthorizationPolicies of its cluster.
-async fn act_status(world: &World, demo: &DemoConfig) -> ActStatus {
+/// The act, and when it began: the newest of the tool's pods and the counted policies.
+async fn act_status(world: &World, demo: &DemoConfig) -> (ActStatus, Option<DateTime<Utc>>) {
     let mut cluster = ClusterModel::new(demo.tool.cluster.clone(), String::new());
+    let mut act_began = None;
     if let Some(config) = world.clusters.iter().find(|c| c.name == demo.tool.cluster) {
         let read = tokio::time::timeout(CLUSTER_TIMEOUT, async {
             let client = kubeconfig::client(&world.kubeconfig, &config.context)
@@ -135,11 +218,18 @@ async fn act_status(world: &World, demo: &DemoConfig) -> ActStatus {
                 "AuthorizationPolicy",
             ));
             let mut policies = Vec::new();
+            let mut newest_policy = None;
             for ns in &demo.policy_namespaces {
                 let api: kube::Api<DynamicObject> =
                     kube::Api::namespaced_with(client.clone(), ns, &resource);
                 match api.list(&ListParams::default()).await {
                     Ok(list) => policies.extend(list.items.iter().map(|o| {
+                        let created = o
+                            .metadata
+                            .creation_timestamp
+                            .as_ref()
+                            .and_then(|t| to_chrono(&t.0));
+                        newest_policy = newest_policy.max(created);
                         PolicySummary::from_object(
                             o.metadata.namespace.as_deref(),
                             o.metadata.name.as_deref(),
@@ -151,10 +241,27 @@ async fn act_status(world: &World, demo: &DemoConfig) -> ActStatus {
                     Err(e) => return Err(e.to_string()),
                 }
             }
-            Ok::<_, String>((pods, deployment, policies))
+            Ok::<_, String>((pods, deployment, policies, newest_policy))
         })
         .await;
-        if let Ok(Ok((pods, deployment, policies))) = read {
+        if let Ok(Ok((pods, deployment, policies, newest_policy))) = read {
+            let newest_pod = pods
+                .items
+                .iter()
+                .filter(|p| {
+                    p.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with(&format!("{}-", demo.tool.deployment)))
+                })
+                .filter_map(|p| {
+                    p.metadata
+                        .creation_timestamp
+                        .as_ref()
+                        .and_then(|t| to_chrono(&t.0))
+                })
+                .max();
+            act_began = newest_pod.max(newest_policy);
             cluster.apply_pods(ResourceMsg::Reset(
                 pods.items.iter().map(PodSummary::from_pod).collect(),
             ));
@@ -168,12 +275,13 @@ async fn act_status(world: &World, demo: &DemoConfig) -> ActStatus {
         }
     }
     let reading = read_act(std::slice::from_ref(&cluster), demo);
-    ActStatus {
+    let act = ActStatus {
         state: reading.state.as_str(),
         tool_image: reading.tool_image,
         policies: reading.policies,
         detail: reading.detail,
-    }
+    };
+    (act, act_began)
 }
 
 async fn cluster_status(kc: &Kubeconfig, cluster: &ClusterConfig) -> ClusterStatus {

@@ -164,6 +164,18 @@ fn on_chat_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
 /// Ordinary editing goes through the text-area widget's own key handling, on a copy built
 /// from the model's lines, so the model stays plain data.
 fn edit_prompt(chat: &mut crate::model::chat::ChatModel, key: KeyEvent) {
+    // A full box takes no more characters, cheaply: a pasted megabyte is a million keys.
+    let typing = matches!(key.code, KeyCode::Char(_) | KeyCode::Tab) || key.code == KeyCode::Enter;
+    if typing
+        && chat
+            .input
+            .iter()
+            .map(|l| l.chars().count() + 1)
+            .sum::<usize>()
+            >= MAX_PROMPT_CHARS
+    {
+        return;
+    }
     let mut area = ratatui_textarea::TextArea::new(if chat.input.is_empty() {
         vec![String::new()]
     } else {
@@ -557,6 +569,126 @@ mod tests {
             update(&mut m, key(KeyCode::Char('y'))),
             vec![Effect::CancelAct, Effect::Quit]
         );
+    }
+
+    fn type_text(m: &mut Model, text: &str) {
+        for c in text.chars() {
+            update(m, key(KeyCode::Char(c)));
+        }
+    }
+
+    #[test]
+    fn chat_box_types_sends_and_remembers() {
+        let mut m = model();
+        update(&mut m, key(KeyCode::Char('i')));
+        assert!(m.chat.focused);
+        type_text(&mut m, "hello q");
+        assert_eq!(
+            m.chat.prompt(),
+            "hello q",
+            "q types, it does not quit while typing"
+        );
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)),
+        );
+        type_text(&mut m, "second line");
+        assert_eq!(m.chat.prompt(), "hello q\nsecond line");
+        assert_eq!(
+            update(&mut m, key(KeyCode::Enter)),
+            vec![Effect::SendPrompt("hello q\nsecond line".into())]
+        );
+        assert!(m.chat.pending && m.chat.prompt().is_empty());
+        assert_eq!(
+            m.chat.transcript.last().map(|e| e.speaker),
+            Some(crate::model::chat::Speaker::Customer)
+        );
+        assert!(
+            update(&mut m, key(KeyCode::Enter)).is_empty(),
+            "empty prompt is not sent"
+        );
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL)),
+        );
+        assert_eq!(m.chat.prompt(), CANONICAL_PROMPT);
+        assert!(
+            update(&mut m, key(KeyCode::Enter)).is_empty(),
+            "one exchange at a time"
+        );
+        update(
+            &mut m,
+            Msg::Chat(ChatEvent::Text {
+                text: "£4,287.55".into(),
+                append: false,
+            }),
+        );
+        update(
+            &mut m,
+            Msg::Chat(ChatEvent::Done {
+                latency: std::time::Duration::from_millis(1200),
+            }),
+        );
+        assert!(!m.chat.pending);
+        assert_eq!(
+            m.chat.transcript.last().and_then(|e| e.latency_ms),
+            Some(1200)
+        );
+        m.chat.set_prompt("");
+        update(&mut m, key(KeyCode::Up));
+        assert_eq!(
+            m.chat.prompt(),
+            "hello q\nsecond line",
+            "Up recalls the history"
+        );
+        update(&mut m, key(KeyCode::Esc));
+        assert!(!m.chat.focused);
+    }
+
+    #[test]
+    fn the_suspicious_hop_is_marked() {
+        let mut m = model();
+        let call = |name: &str, args: serde_json::Value| {
+            Msg::Chat(ChatEvent::ToolCall {
+                id: "1".into(),
+                name: name.into(),
+                args,
+            })
+        };
+        update(
+            &mut m,
+            call("get_balance", serde_json::json!({"account_id": "12345"})),
+        );
+        update(
+            &mut m,
+            call("get_profile", serde_json::json!({"account_id": "12345"})),
+        );
+        update(
+            &mut m,
+            call(
+                "convert_currency",
+                serde_json::json!({"amount": 1, "customer_profile": {"name": "x"}}),
+            ),
+        );
+        let marks: Vec<bool> = m.chat.trace.iter().map(|t| t.suspicious).collect();
+        assert_eq!(marks, [false, true, true]);
+        update(&mut m, Msg::Chat(ChatEvent::Error("HTTP 500".into())));
+        assert_eq!(
+            m.chat.transcript.last().map(|e| e.speaker),
+            Some(crate::model::chat::Speaker::Error)
+        );
+    }
+
+    #[test]
+    fn a_megabyte_paste_is_bounded() {
+        let mut m = model();
+        update(&mut m, key(KeyCode::Char('i')));
+        for _ in 0..(1024 * 1024) {
+            update(&mut m, key(KeyCode::Char('x')));
+        }
+        let chars: usize = m.chat.input.iter().map(|l| l.chars().count()).sum();
+        assert!(chars < MAX_PROMPT_CHARS, "{chars}");
+        assert!(chars > MAX_PROMPT_CHARS - 10);
     }
 
     #[test]

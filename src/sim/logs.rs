@@ -31,7 +31,7 @@ use super::discovery;
 use super::ids::fnv1a;
 use super::query::Query;
 use super::server::ServerCtx;
-use super::services::ExfilLedger;
+use super::services::{ExfilLedger, MeshTelemetry};
 use super::status;
 
 /// Heartbeat lines kept per container (older ones are "rotated").
@@ -88,7 +88,16 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
         Err(message) => return status::bad_request(&message),
     };
     let ledger = ctx.services.exfil().clone();
-    let all = history(&pod, &params.container, params.previous, &ledger, now);
+    let mesh = ctx.services.mesh_telemetry().clone();
+    let denies = ztunnel_denies(&mesh, &ctx.store, &pod);
+    let all = history(
+        &pod,
+        &params.container,
+        params.previous,
+        &ledger,
+        &denies,
+        now,
+    );
     let cursor = all.last().map(|l| l.at);
     let mut shown: Vec<&Line> = all
         .iter()
@@ -106,6 +115,7 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
     let uid = pod.pointer("/metadata/uid").cloned();
     let follow = Follow {
+        mesh,
         store: ctx.store.clone(),
         stop: ctx.stop.clone(),
         ledger,
@@ -429,6 +439,7 @@ fn history(
     container: &str,
     previous: bool,
     ledger: &ExfilLedger,
+    denies: &[Line],
     now: DateTime<Utc>,
 ) -> Vec<Line> {
     let created = time_at(pod, "/metadata/creationTimestamp").unwrap_or(now);
@@ -511,6 +522,9 @@ fn history(
             }
         }
     }
+    if !previous {
+        lines.extend(denies.iter().filter(|l| l.at >= start).cloned());
+    }
     if let Some(end) = end {
         lines.push(Line {
             at: end - TimeDelta::milliseconds(1),
@@ -531,8 +545,66 @@ fn history(
     lines
 }
 
+/// For a ztunnel pod: the policy denies its cluster recorded for connections from pods on its
+/// node — the source-side ztunnel logs the rejected connection, as in ambient mesh.
+fn ztunnel_denies(
+    mesh: &MeshTelemetry,
+    store: &super::store::ClusterStore,
+    pod: &Value,
+) -> Vec<Line> {
+    if pod.pointer("/metadata/labels/app").and_then(Value::as_str) != Some("ztunnel") {
+        return Vec::new();
+    }
+    let cluster = store.cluster();
+    let node = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let lines: Vec<_> = mesh
+        .deny_lines()
+        .into_iter()
+        .filter(|l| {
+            l.cluster == cluster
+                || l.cluster.ends_with(&format!("-{cluster}"))
+                || cluster.ends_with(&format!("-{}", l.cluster))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let (pods, _) = store.list("v1", "Pod", None);
+    let on_node = |ip: &str| {
+        pods.iter().any(|p| {
+            p.pointer("/status/podIP").and_then(Value::as_str) == Some(ip)
+                && p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node)
+        })
+    };
+    lines
+        .into_iter()
+        .filter(|l| {
+            let ip = l
+                .line
+                .split("src.addr=")
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .unwrap_or("");
+            on_node(ip)
+        })
+        .map(|l| {
+            // The telemetry line carries its own time first; the log line's stamp replaces it.
+            let text = l
+                .line
+                .split_once(' ')
+                .map(|(_, rest)| rest.to_string())
+                .unwrap_or(l.line);
+            Line { at: l.at, text }
+        })
+        .collect()
+}
+
 /// A `follow=true` stream after its first batch.
 struct Follow {
+    mesh: MeshTelemetry,
     store: super::store::ClusterStore,
     stop: tokio::sync::watch::Receiver<bool>,
     ledger: ExfilLedger,
@@ -564,7 +636,8 @@ impl Follow {
                 return;
             }
             let now = Utc::now();
-            let all = history(&pod, &self.params.container, false, &ledger, now);
+            let denies = ztunnel_denies(&self.mesh, &self.store, &pod);
+            let all = history(&pod, &self.params.container, false, &ledger, &denies, now);
             let fresh: Vec<&Line> = all
                 .iter()
                 .filter(|l| self.cursor.is_none_or(|c| l.at > c))
@@ -586,6 +659,7 @@ impl Follow {
                 &self.params.container,
                 false,
                 &ledger,
+                &denies,
                 now + TimeDelta::seconds(2),
             )
             .into_iter()
@@ -621,8 +695,8 @@ mod tests {
         let p = pod("istiod", "istio-system", "2026-05-11T16:00:00Z");
         let now: DateTime<Utc> = "2026-05-11T17:00:00Z".parse().unwrap();
         let ledger = ExfilLedger::default();
-        let a = history(&p, "c", false, &ledger, now);
-        let b = history(&p, "c", false, &ledger, now + TimeDelta::seconds(1));
+        let a = history(&p, "c", false, &ledger, &[], now);
+        let b = history(&p, "c", false, &ledger, &[], now + TimeDelta::seconds(1));
         assert!(a.len() > 100);
         assert_eq!(a[..], b[..a.len()]);
         assert!(a.windows(2).all(|w| w[0].at < w[1].at));

@@ -275,13 +275,23 @@ async fn run_chat_headless(cli: &Cli, prompt: &str, json: bool) -> anyhow::Resul
                 }
                 reply.push_str(&text);
             }
-            ChatEvent::ToolCall { id, name, args } => {
+            ChatEvent::ToolCall {
+                id,
+                name,
+                args,
+                author,
+            } => {
+                let server = control_room::model::chat::server_of(&name);
                 if !json {
-                    eprintln!("→ {name} {args}");
+                    let by = author
+                        .as_deref()
+                        .map(|a| format!("{a} → "))
+                        .unwrap_or_default();
+                    eprintln!("→ [{by}{server}] {name} {args}");
                 }
-                trace.push(
-                    serde_json::json!({"type": "call", "id": id, "name": name, "args": args}),
-                );
+                trace.push(serde_json::json!(
+                    {"type": "call", "id": id, "name": name, "args": args, "agent": author, "server": server}
+                ));
             }
             ChatEvent::ToolResult { id, name, response } => {
                 if !json {

@@ -74,9 +74,9 @@ fn on_chat_event(model: &mut Model, event: ChatEvent) {
                 latency_ms: None,
             }),
         },
-        ChatEvent::ToolCall { name, args, .. } => {
-            chat.push_trace(TraceEntry::call(now, &name, &args))
-        }
+        ChatEvent::ToolCall {
+            name, args, author, ..
+        } => chat.push_trace(TraceEntry::call(now, &name, &args, author.as_deref())),
         ChatEvent::ToolResult { name, response, .. } => {
             chat.push_trace(TraceEntry::result(now, &name, &response))
         }
@@ -653,6 +653,7 @@ mod tests {
                 id: "1".into(),
                 name: name.into(),
                 args,
+                author: Some("support-bot".into()),
             })
         };
         update(

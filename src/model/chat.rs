@@ -40,13 +40,23 @@ pub struct TraceEntry {
 }
 
 impl TraceEntry {
-    pub fn call(at: DateTime<FixedOffset>, name: &str, args: &Value) -> TraceEntry {
+    /// A tool call, with who made it and which MCP server serves it.
+    pub fn call(
+        at: DateTime<FixedOffset>,
+        name: &str,
+        args: &Value,
+        author: Option<&str>,
+    ) -> TraceEntry {
         let suspicious = name == "get_profile" || args.get("customer_profile").is_some();
+        let route = match author {
+            Some(agent) => format!("[{agent} → {}] ", server_of(name)),
+            None => format!("[{}] ", server_of(name)),
+        };
         TraceEntry {
             at,
             arrow: "→",
             name: name.to_string(),
-            detail: compact(args),
+            detail: format!("{route}{}", compact(args)),
             suspicious,
         }
     }
@@ -69,6 +79,17 @@ impl TraceEntry {
             detail: compact(value),
             suspicious: false,
         }
+    }
+}
+
+/// The MCP server behind a tool, as the demo wires them through agentgateway.
+pub fn server_of(tool: &str) -> &'static str {
+    match tool {
+        "get_balance" | "get_profile" => "account-mcp",
+        "list_recent" | "get_details" | "flag_suspicious" => "transaction-mcp",
+        "create_ticket" | "notify_human" => "ticket-mcp",
+        "convert_currency" => "currency-converter",
+        _ => "agent",
     }
 }
 

@@ -36,6 +36,8 @@ pub enum ChatEvent {
         id: String,
         name: String,
         args: Value,
+        /// The agent that made the call (kagent's message metadata), when the server says.
+        author: Option<String>,
     },
     ToolResult {
         id: String,
@@ -341,7 +343,7 @@ async fn emit_result(result: &Value, events: &mpsc::Sender<ChatEvent>) -> bool {
                 .flatten()
             {
                 if is_agent(m) {
-                    emit_parts(m.get("parts"), false, events).await;
+                    emit_parts(m.get("parts"), false, author_of(m), events).await;
                 }
             }
             for a in body
@@ -350,7 +352,7 @@ async fn emit_result(result: &Value, events: &mpsc::Sender<ChatEvent>) -> bool {
                 .into_iter()
                 .flatten()
             {
-                emit_parts(a.get("parts"), false, events).await;
+                emit_parts(a.get("parts"), false, None, events).await;
             }
             if let Some(state) = state_of(body) {
                 fin |= is_terminal(&state);
@@ -359,7 +361,7 @@ async fn emit_result(result: &Value, events: &mpsc::Sender<ChatEvent>) -> bool {
         }
         "status-update" => {
             if let Some(m) = body.pointer("/status/message") {
-                emit_parts(m.get("parts"), false, events).await;
+                emit_parts(m.get("parts"), false, author_of(m), events).await;
             }
             if let Some(state) = state_of(body) {
                 fin |= is_terminal(&state) && body.get("final").is_none();
@@ -368,10 +370,10 @@ async fn emit_result(result: &Value, events: &mpsc::Sender<ChatEvent>) -> bool {
         }
         "artifact-update" => {
             let append = body.get("append").and_then(Value::as_bool).unwrap_or(false);
-            emit_parts(body.pointer("/artifact/parts"), append, events).await;
+            emit_parts(body.pointer("/artifact/parts"), append, None, events).await;
         }
         "message" => {
-            emit_parts(body.get("parts"), false, events).await;
+            emit_parts(body.get("parts"), false, author_of(body), events).await;
             fin = true;
         }
         _ => {
@@ -404,11 +406,31 @@ fn is_terminal(state: &str) -> bool {
     )
 }
 
-async fn emit_parts(parts: Option<&Value>, append: bool, events: &mpsc::Sender<ChatEvent>) {
+async fn emit_parts(
+    parts: Option<&Value>,
+    append: bool,
+    author: Option<&str>,
+    events: &mpsc::Sender<ChatEvent>,
+) {
     for part in parts.and_then(Value::as_array).into_iter().flatten() {
-        let event = part_event(part, append);
+        let mut event = part_event(part, append);
+        if let ChatEvent::ToolCall {
+            author: slot @ None,
+            ..
+        } = &mut event
+        {
+            *slot = author.map(str::to_string);
+        }
         let _ = events.send(event).await;
     }
+}
+
+/// Which agent a message is from, as kagent marks it (`kagent_author` / `adk_author`).
+fn author_of(message: &Value) -> Option<&str> {
+    message
+        .pointer("/metadata/kagent_author")
+        .or_else(|| message.pointer("/metadata/adk_author"))
+        .and_then(Value::as_str)
 }
 
 fn part_event(part: &Value, append: bool) -> ChatEvent {
@@ -439,6 +461,7 @@ fn part_event(part: &Value, append: bool) -> ChatEvent {
                     id,
                     name,
                     args: data.get("args").cloned().unwrap_or(Value::Null),
+                    author: author_of(part).map(str::to_string),
                 };
             }
             Some("function_response") => {

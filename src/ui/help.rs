@@ -21,9 +21,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Ctrl+C", "cancel the running act"),
     ("1 2 3 …", "focus a cluster pane"),
     ("Tab / Shift+Tab", "next / previous pane"),
-    ("j k ↓ ↑", "scroll one row"),
-    ("PgDn PgUp Space", "scroll one page"),
-    ("Home g / End G", "top / bottom"),
+    ("j k ↓ ↑", "scroll (PgUp/PgDn a page, g/G top/bottom)"),
     ("z", "zoom the focused pane (Esc leaves)"),
     ("?", "this help (Esc closes)"),
     ("q", "quit (asks while an act runs)"),
@@ -48,7 +46,6 @@ pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("log file    ", theme.style(Role::Muted)),
         Span::styled(model.log_path.as_str(), theme.style(Role::Text)),

@@ -6,63 +6,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use control_room::sim::{self, ExfilEvent, SimHandle, SimOptions, SimTuning};
+use control_room::sim::ExfilEvent;
 use futures::{AsyncBufReadExt as _, TryStreamExt as _};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
-use serde_json::{Value, json};
+use serde_json::json;
+
+mod common;
+use common::{client, pod_of, start};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn start() -> (tempfile::TempDir, SimHandle) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let opts = SimOptions {
-        state_dir: dir.path().to_path_buf(),
-        ..SimOptions::default()
-    };
-    let tuning = SimTuning {
-        rollout_step: Duration::from_millis(80),
-        ..SimTuning::default()
-    };
-    let sim = sim::start_with(opts, tuning).await.expect("sim starts");
-    (dir, sim)
-}
-
-async fn client(sim: &SimHandle, cluster: &str) -> Client {
-    let kubeconfig = Kubeconfig::read_from(sim.kubeconfig_path()).expect("kubeconfig parses");
-    let options = KubeConfigOptions {
-        context: Some(format!("kind-trustusbank-{cluster}")),
-        ..KubeConfigOptions::default()
-    };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .expect("config from kubeconfig");
-    Client::try_from(config).expect("client")
-}
-
-/// The newest not-terminating pod with `app=<app>` in `namespace`.
-fn pod_of(sim: &SimHandle, cluster: &str, namespace: &str, app: &str) -> String {
-    let (pods, _) = sim
-        .store(cluster)
-        .unwrap()
-        .list("v1", "Pod", Some(namespace));
-    let mut pods: Vec<&Value> = pods
-        .iter()
-        .filter(|p| p["metadata"]["labels"]["app"] == app)
-        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-        .collect();
-    pods.sort_by_key(|p| {
-        p["metadata"]["creationTimestamp"]
-            .as_str()
-            .map(str::to_string)
-    });
-    let pod = pods.last().unwrap_or_else(|| panic!("a pod of {app}"));
-    pod["metadata"]["name"].as_str().unwrap().to_string()
-}
 
 fn exfil(source: &str) -> ExfilEvent {
     ExfilEvent {

@@ -7,64 +7,19 @@ use std::time::Duration;
 
 use control_room::app::Msg;
 use control_room::config::ForwardConfig;
-use control_room::sim::{self, ExfilEvent, SimHandle, SimOptions, SimTuning};
+use control_room::sim::ExfilEvent;
 use control_room::sources::forward::{self, ForwardMsg, ForwardTarget};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+mod common;
+use common::{client, pod_of, start};
+
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn start() -> (tempfile::TempDir, SimHandle) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let opts = SimOptions {
-        state_dir: dir.path().to_path_buf(),
-        ..SimOptions::default()
-    };
-    let tuning = SimTuning {
-        rollout_step: Duration::from_millis(80),
-        ..SimTuning::default()
-    };
-    let sim = sim::start_with(opts, tuning).await.expect("sim starts");
-    (dir, sim)
-}
-
-async fn client(sim: &SimHandle, cluster: &str) -> Client {
-    let kubeconfig = Kubeconfig::read_from(sim.kubeconfig_path()).expect("kubeconfig parses");
-    let options = KubeConfigOptions {
-        context: Some(format!("kind-trustusbank-{cluster}")),
-        ..KubeConfigOptions::default()
-    };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .expect("config from kubeconfig");
-    Client::try_from(config).expect("client")
-}
-
-/// The name of the (newest, not terminating) pod with `app=<app>` in `namespace`.
-fn pod_of(sim: &SimHandle, cluster: &str, namespace: &str, app: &str) -> String {
-    let (pods, _) = sim
-        .store(cluster)
-        .unwrap()
-        .list("v1", "Pod", Some(namespace));
-    let mut pods: Vec<&Value> = pods
-        .iter()
-        .filter(|p| p["metadata"]["labels"]["app"] == app)
-        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-        .collect();
-    pods.sort_by_key(|p| {
-        p["metadata"]["creationTimestamp"]
-            .as_str()
-            .map(str::to_string)
-    });
-    let pod = pods.last().unwrap_or_else(|| panic!("a pod of {app}"));
-    pod["metadata"]["name"].as_str().unwrap().to_string()
-}
 
 /// One HTTP/1.1 exchange (`Connection: close`) over a forwarded stream: status and body.
 async fn exchange<S>(mut stream: S, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>)

@@ -111,6 +111,9 @@ struct SimArgs {
     /// How long each visible step of a rollout lasts (ContainerCreating, Terminating …).
     #[arg(long, value_name = "MS", default_value_t = sim::DEFAULT_ROLLOUT_STEP.as_millis() as u64)]
     rollout_step_ms: u64,
+    /// Also serve every cluster's ztunnel metrics at http://ADDR/metrics (for a Prometheus).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -151,6 +154,7 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
                 port_base: args.port_base,
                 pods_per_cluster: args.pods_per_cluster,
                 churn_per_sec: args.churn,
+                metrics_addr: args.metrics_addr,
             };
             let tuning = SimTuning {
                 rollout_step: std::time::Duration::from_millis(args.rollout_step_ms),
@@ -162,7 +166,19 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
         Some(Command::Status { json }) => {
             let config = Config::load(cli.common.config.as_deref())?;
             let world = cli.common.open_world(&config).await?;
-            let snapshot = status::snapshot(&world, &config.demo).await;
+            let mut snapshot = status::snapshot(&world, &config.demo).await;
+            // Only the forwards the alert sources use are opened.
+            let mut alert_config = config.clone();
+            alert_config.forwards.retain(|f| {
+                f.name == config.alerts.forward
+                    || Some(&f.name) == config.alerts.alertmanager_forward.as_ref()
+            });
+            let (tx, _rx) = mpsc::channel(1024);
+            let (_rows, forwards, urls) =
+                app::forwards::start_with_urls(&world, &alert_config, &tx, None).await;
+            (snapshot.alerts, snapshot.alert_source) =
+                app::alerting::snapshot(&world, &alert_config, &urls).await;
+            drop(forwards);
             world.close().await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&snapshot)?);
@@ -375,7 +391,14 @@ async fn run_forward_headless(cli: &Cli) -> anyhow::Result<ExitCode> {
                     };
                     r.apply(m, sources::clock::now());
                     if let Some(line) = line {
-                        println!("{} {}: {line}", chrono::Local::now().format("%H:%M:%S"), r.name);
+                        // A closed stdout (`| head`) must not take the forwards down with it.
+                        use std::io::Write as _;
+                        let _ = writeln!(
+                            std::io::stdout(),
+                            "{} {}: {line}",
+                            chrono::Local::now().format("%H:%M:%S"),
+                            r.name
+                        );
                     }
                 }
                 Some(_) => {}
@@ -453,9 +476,12 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
     model.set_demo(config.demo.clone());
     model.confirm_acts = config.acts.confirm && !cli.no_confirm;
     let act_env = world.act_environment(&config);
-    let (forward_rows, forward_tasks) =
-        app::forwards::start(&world, &config, &tx, Some(app::forwards::PROBE_EVERY)).await;
+    let (forward_rows, forward_tasks, forward_urls) =
+        app::forwards::start_with_urls(&world, &config, &tx, Some(app::forwards::PROBE_EVERY))
+            .await;
     model.forwards = forward_rows;
+    let alert_sources = app::alerting::sources(&world, &config, &forward_urls).await;
+    let alerts = tokio::spawn(sources::alerts::run(alert_sources, tx.clone()));
     let cluster_sources: Vec<_> = world
         .clusters
         .iter()
@@ -495,6 +521,7 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
 
     input.abort();
     clock.abort();
+    alerts.abort();
     drop(forward_tasks);
     if let Some(exfil) = exfil {
         exfil.abort();

@@ -192,7 +192,9 @@ fn forward_command_prints_links_that_answer() {
     );
     let stdout = forward.0.stdout.take().expect("stdout");
     let mut urls = Vec::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+    // Kept open to the end: the command's later lines must have somewhere to go.
+    let mut rest = BufReader::new(stdout);
+    for line in (&mut rest).lines().map_while(Result::ok) {
         if line.starts_with("(Ctrl+C") {
             break;
         }

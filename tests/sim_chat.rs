@@ -206,6 +206,20 @@ async fn three_acts_through_the_chatbot() {
     pod["spec"]["containers"][0]["image"] = json!("currency-converter:1.0.0-rugpull");
     let cc_ip = pod["status"]["podIP"].as_str().unwrap().to_string();
     vendor.update(pod).expect("pod updated");
+    // The implant phones home once its pod is Ready: the mesh sees one allowed connection.
+    let mesh = sim.mesh_telemetry();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while mesh
+        .counters()
+        .iter()
+        .map(|(_, c)| c.connections_opened)
+        .sum::<u64>()
+        == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no phone-home");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sim.exfil().count(), 0, "phoning home steals nothing");
     let task = send(&sim).await;
     let c = calls(&task);
     assert_eq!(
@@ -256,9 +270,8 @@ async fn three_acts_through_the_chatbot() {
             .contains("denied by external-attacker/deny-vendor-to-attacker")
     );
     assert_eq!(sim.exfil().count(), 1);
-    let mesh = sim.mesh_telemetry();
     let lines = mesh.deny_lines();
-    assert_eq!(lines.len(), 1);
+    assert_eq!(lines.len(), 1, "retries come later");
     assert!(
         lines[0].line.contains(&format!("src.addr={cc_ip}:")),
         "{}",
@@ -278,7 +291,17 @@ async fn three_acts_through_the_chatbot() {
         "spiffe://cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter"
     );
     assert_eq!(key.destination_service_name, "mock-attacker");
-    assert_eq!((c.connections_opened, c.connections_failed), (1, 1));
+    // Phone-home and act 2's theft were allowed; act 3's attempt was not.
+    assert_eq!((c.connections_opened, c.connections_failed), (3, 1));
+    assert!(c.sent_bytes > 64, "the stolen profile was counted: {c:?}");
+    // The refused implant retries (after 1 s, 2 s, 4 s); every retry is refused too.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while mesh.counters()[0].1.connections_failed < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no retry");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sim.exfil().count(), 1, "retries are refused too");
+    assert_eq!(mesh.deny_lines().len(), 2);
     sim.shutdown().await;
 }
 

@@ -221,7 +221,68 @@ fn act3_model() -> Model {
             elapsed: std::time::Duration::from_millis(2400),
         }),
     );
+    with_alerts(&mut m);
     m
+}
+
+/// Act 3's alerts as Prometheus reports them: both rules firing for the converter, the
+/// deny rate rising.
+fn with_alerts(m: &mut Model) {
+    use control_room::model::alerts::{AlertRow, AlertState, AlertsMsg, Origin};
+    let at = now().with_timezone(&Utc);
+    let alert = |name: &str, severity: &str, summary: &str, secs: i64| AlertRow {
+        name: name.into(),
+        state: AlertState::Firing,
+        labels: [
+            ("alertname", name),
+            ("cluster", "trustusbank-vendor"),
+            ("severity", severity),
+            (
+                "source_principal",
+                "spiffe://cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter",
+            ),
+            ("source_workload", "currency-converter"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        summary: summary.into(),
+        active_at: Some(at - Duration::seconds(secs)),
+        origin: Origin::Prometheus,
+    };
+    for msg in [
+        AlertsMsg::Sources {
+            prometheus: Some("forward prometheus".into()),
+            alertmanager: None,
+            poll_secs: 2,
+            timeout_secs: 5,
+        },
+        AlertsMsg::Prometheus {
+            at: at - Duration::seconds(1),
+            result: Ok(vec![
+                alert(
+                    "IstioAuthZDeny",
+                    "critical",
+                    "Istio AuthZ denied a connection — possible attack in progress",
+                    12,
+                ),
+                alert(
+                    "BankToAttackerAttempt",
+                    "warning",
+                    "A bank workload tried to reach the attacker's namespace",
+                    95,
+                ),
+            ]),
+        },
+        AlertsMsg::DenyRate {
+            at,
+            result: Ok((0..61)
+                .map(|i| if i > 50 { (i - 50) as f64 * 0.01 } else { 0.0 })
+                .collect()),
+        },
+    ] {
+        update(m, Msg::Alerts(msg));
+    }
 }
 
 fn render(model: &mut Model, w: u16, h: u16) -> String {
@@ -297,4 +358,41 @@ fn tiny_and_huge_terminals_do_not_panic() {
         render(&mut m, w, h);
         key(&mut m, 'z');
     }
+}
+
+#[test]
+fn alerts_from_ztunnel_without_prometheus_120x40() {
+    use control_room::model::alerts::{AlertsMsg, DenyCounter};
+    let mut m = fixed_model();
+    let at = now().with_timezone(&Utc);
+    for msg in [
+        AlertsMsg::Sources {
+            prometheus: Some("forward prometheus".into()),
+            alertmanager: None,
+            poll_secs: 2,
+            timeout_secs: 5,
+        },
+        AlertsMsg::Prometheus {
+            at,
+            result: Err(
+                "cannot connect to 127.0.0.1:18002: Connection refused (os error 111)".into(),
+            ),
+        },
+        AlertsMsg::Ztunnel {
+            at: at - Duration::seconds(3),
+            result: Ok(vec![DenyCounter {
+                cluster: "trustusbank-vendor".into(),
+                source_workload: "currency-converter".into(),
+                source_principal:
+                    "spiffe://cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter"
+                        .into(),
+                destination: "mock-attacker.external-attacker".into(),
+                denied: 4,
+                attempts: 6,
+            }]),
+        },
+    ] {
+        update(&mut m, Msg::Alerts(msg));
+    }
+    insta::assert_snapshot!(render(&mut m, 120, 40));
 }

@@ -1,6 +1,7 @@
 //! The event loop: one channel of `Msg`s in, `update` applies them, the screen is redrawn
 //! only when something changed and at most `max_fps` times a second.
 
+pub mod alerting;
 pub mod forwards;
 mod msg;
 pub mod status;

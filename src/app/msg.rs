@@ -27,6 +27,8 @@ pub enum Msg {
     Chat(crate::sources::a2a::ChatEvent),
     /// News from the attacker's log.
     Exfil(crate::sources::exfil::ExfilMsg),
+    /// News from Prometheus, Alertmanager or the ztunnel scrape.
+    Alerts(crate::model::alerts::AlertsMsg),
 }
 
 #[derive(Debug, Clone)]

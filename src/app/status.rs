@@ -39,6 +39,30 @@ pub struct Status {
     pub clusters: Vec<ClusterStatus>,
     pub act: ActStatus,
     pub exfil: ExfilStatus,
+    /// Active alerts (pending and firing), newest first, as the alert panel reads them.
+    pub alerts: Vec<AlertStatus>,
+    pub alert_source: AlertSourceStatus,
+}
+
+/// `status --json`'s `alerts` entries.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AlertStatus {
+    pub name: String,
+    pub state: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub active_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Where `status` read its alerts, and what went wrong.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct AlertSourceStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// ztunnel's counters, read directly when Prometheus did not answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ztunnel_denies: Vec<crate::model::alerts::DenyCounter>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -171,6 +195,31 @@ impl Status {
                 c.name, c.context, reach
             ));
         }
+        let source = &self.alert_source;
+        match (&source.prometheus, &source.error) {
+            (None, _) => out.push_str("alerts: no Prometheus configured\n"),
+            (Some(p), Some(e)) => out.push_str(&format!("alerts: Prometheus ({p}) ✗ {e}\n")),
+            (Some(p), None) => out.push_str(&format!(
+                "alerts: {} active (Prometheus, {p})\n",
+                self.alerts.len()
+            )),
+        }
+        for a in &self.alerts {
+            let label = |k: &str| a.labels.get(k).map_or("", String::as_str);
+            out.push_str(&format!(
+                "  {:<8} {:<22} {:<20} {}\n",
+                a.state,
+                a.name,
+                label("cluster"),
+                label("source_principal")
+            ));
+        }
+        for d in &source.ztunnel_denies {
+            out.push_str(&format!(
+                "  ztunnel: {} denied / {} tried  {} {} → {}\n",
+                d.denied, d.attempts, d.cluster, d.source_principal, d.destination
+            ));
+        }
         out
     }
 }
@@ -187,6 +236,8 @@ pub async fn snapshot(world: &World, demo: &DemoConfig) -> Status {
         clusters,
         act,
         exfil,
+        alerts: Vec::new(),
+        alert_source: Default::default(),
     }
 }
 

@@ -33,6 +33,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Notice(text) => notice(model, text),
         Msg::Chat(event) => on_chat_event(model, event),
         Msg::Exfil(msg) => on_exfil(model, msg),
+        Msg::Alerts(msg) => model.alerts.apply(msg, model.now),
     }
     Vec::new()
 }

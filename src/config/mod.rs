@@ -13,8 +13,9 @@ pub use error::{ConfigError, Position, ThemeError};
 pub use paths::{default_config_path, log_file_path, state_dir, user_themes_dir};
 pub use role::Role;
 pub use settings::{
-    ActConfig, ActsConfig, AttackerRef, ChatConfig, ClusterConfig, Config, DEFAULT_CONFIG_TOML,
-    DemoConfig, ForwardConfig, MAX_FPS_RANGE, UiConfig, WorkloadRef,
+    ActConfig, ActsConfig, AlertsConfig, AttackerRef, ChatConfig, ClusterConfig, Config,
+    DEFAULT_CONFIG_TOML, DemoConfig, ForwardConfig, MAX_FPS_RANGE, UiConfig, WorkloadRef,
+    ZtunnelScrape,
 };
 pub use style::parse_color;
 pub use theme::{BUILTIN_THEMES, Theme};

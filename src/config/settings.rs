@@ -42,6 +42,8 @@ pub struct Config {
     pub demo: DemoConfig,
     #[serde(default)]
     pub chat: ChatConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     /// `[[forward]]`: the in-cluster endpoints the tool reaches through its own port-forwards.
     #[serde(rename = "forward", default)]
     pub forwards: Vec<ForwardConfig>,
@@ -73,6 +75,66 @@ impl Default for ChatConfig {
             agent: "trustusbank-bank-agents/support-bot".into(),
             protocol: "0.3".into(),
             timeout_secs: 60,
+        }
+    }
+}
+
+/// Where the alert panel reads alerts, and the fallback when there is no Prometheus.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// The `[[forward]]` that reaches Prometheus (empty: none).
+    pub forward: String,
+    /// Prometheus' base URL; wins over `forward`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Alertmanager as a second source: a URL, or a `[[forward]]` by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager_forward: Option<String>,
+    /// Seconds between polls (one request at a time; the next starts after the last ends).
+    pub poll_secs: u64,
+    /// One request may take this long before it counts as failed.
+    pub timeout_secs: u64,
+    /// The deny-rate sparkline's PromQL (a range query over `sparkline_minutes`).
+    pub deny_rate_query: String,
+    pub sparkline_minutes: u64,
+    /// Read straight from the ztunnel pods when Prometheus is not configured or not answering.
+    pub ztunnel: ZtunnelScrape,
+}
+
+/// The ztunnel pods scraped by the fallback, on every cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZtunnelScrape {
+    pub namespace: String,
+    /// A label selector (`app=ztunnel`).
+    pub selector: String,
+    pub port: u16,
+    pub path: String,
+}
+
+impl Default for AlertsConfig {
+    /// Same values as `default.toml` (a test keeps them in step).
+    fn default() -> Self {
+        AlertsConfig {
+            forward: "prometheus".into(),
+            url: None,
+            alertmanager_url: None,
+            alertmanager_forward: None,
+            poll_secs: 2,
+            timeout_secs: 5,
+            deny_rate_query:
+                r#"sum(rate(istio_tcp_connections_failed_total{response_flags="CONNECT"}[1m]))"#
+                    .into(),
+            sparkline_minutes: 10,
+            ztunnel: ZtunnelScrape {
+                namespace: "istio-system".into(),
+                selector: "app=ztunnel".into(),
+                port: 15020,
+                path: "/stats/prometheus".into(),
+            },
         }
     }
 }
@@ -241,6 +303,21 @@ struct ConfigFile {
     demo: Option<DemoFile>,
     forward: Option<Vec<ForwardConfig>>,
     chat: Option<ChatFile>,
+    alerts: Option<AlertsFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [alerts] table")]
+struct AlertsFile {
+    forward: Option<String>,
+    url: Option<String>,
+    alertmanager_url: Option<String>,
+    alertmanager_forward: Option<String>,
+    poll_secs: Option<u64>,
+    timeout_secs: Option<u64>,
+    deny_rate_query: Option<String>,
+    sparkline_minutes: Option<u64>,
+    ztunnel: Option<ZtunnelScrape>,
 }
 
 #[derive(Deserialize)]
@@ -301,6 +378,7 @@ enum Field {
     Theme,
     MaxFps,
     Acts,
+    Alerts,
     Forwards,
 }
 
@@ -324,7 +402,7 @@ impl Spans {
             Field::ClusterContext(i) => self.cluster_contexts.get(i).cloned(),
             Field::Theme => self.theme.clone(),
             Field::MaxFps => self.max_fps.clone(),
-            Field::Acts | Field::Forwards => None,
+            Field::Acts | Field::Alerts | Field::Forwards => None,
         }
     }
 }
@@ -375,6 +453,22 @@ impl ConfigFile {
             chat.agent.map(|v| c.agent = v);
             chat.protocol.map(|v| c.protocol = v);
             chat.timeout_secs.map(|v| c.timeout_secs = v);
+        }
+        if let Some(alerts) = self.alerts {
+            let a = &mut config.alerts;
+            alerts.forward.map(|v| a.forward = v);
+            alerts.url.map(|v| a.url = Some(v));
+            alerts
+                .alertmanager_url
+                .map(|v| a.alertmanager_url = Some(v));
+            alerts
+                .alertmanager_forward
+                .map(|v| a.alertmanager_forward = Some(v));
+            alerts.poll_secs.map(|v| a.poll_secs = v);
+            alerts.timeout_secs.map(|v| a.timeout_secs = v);
+            alerts.deny_rate_query.map(|v| a.deny_rate_query = v);
+            alerts.sparkline_minutes.map(|v| a.sparkline_minutes = v);
+            alerts.ztunnel.map(|v| a.ztunnel = v);
         }
         if let Some(forwards) = self.forward {
             config.forwards = forwards;
@@ -561,6 +655,54 @@ impl Config {
         if self.chat.timeout_secs == 0 {
             return Some((Field::Acts, "chat.timeout_secs must be at least 1".into()));
         }
+        let alerts = &self.alerts;
+        if !(1..=3600).contains(&alerts.poll_secs) {
+            return Some((
+                Field::Alerts,
+                format!(
+                    "alerts.poll_secs must be between 1 and 3600, got {}",
+                    alerts.poll_secs
+                ),
+            ));
+        }
+        if alerts.timeout_secs == 0 {
+            return Some((
+                Field::Alerts,
+                "alerts.timeout_secs must be at least 1".into(),
+            ));
+        }
+        if !(1..=1440).contains(&alerts.sparkline_minutes) {
+            return Some((
+                Field::Alerts,
+                format!(
+                    "alerts.sparkline_minutes must be between 1 and 1440, got {}",
+                    alerts.sparkline_minutes
+                ),
+            ));
+        }
+        for (key, url) in [
+            ("alerts.url", &alerts.url),
+            ("alerts.alertmanager_url", &alerts.alertmanager_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Some((
+                    Field::Alerts,
+                    format!("{key} must start with http:// or https://, got {url:?}"),
+                ));
+            }
+        }
+        // A missing `alerts.forward` only means "no Prometheus" (the panel says so and falls
+        // back to ztunnel), so a user file with its own [[forward]]s keeps working.
+        if let Some(name) = &alerts.alertmanager_forward
+            && !self.forwards.iter().any(|f| &f.name == name)
+        {
+            return Some((
+                Field::Alerts,
+                format!("alerts.alertmanager_forward names `{name}`, which no [[forward]] has"),
+            ));
+        }
         let mut names = HashSet::new();
         for f in &self.forwards {
             if !names.insert(f.name.as_str()) {
@@ -638,6 +780,7 @@ mod tests {
         assert_eq!(c.acts, ActsConfig::default());
         assert_eq!(c.demo, DemoConfig::default());
         assert_eq!(c.chat, ChatConfig::default());
+        assert_eq!(c.alerts, AlertsConfig::default());
         c.validate("defaults").unwrap();
     }
 
@@ -680,7 +823,7 @@ mod tests {
         let e = err("\n\nclusterz = 1\n");
         assert!(e.contains("at line 3, column 1"), "{e}");
         assert!(
-            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`, `forward`, `chat`"),
+            e.contains("unknown field `clusterz`, expected one of `kubeconfig`, `simulated`, `cluster`, `ui`, `acts`, `demo`, `forward`, `chat`, `alerts`"),
             "{e}"
         );
 
@@ -739,6 +882,7 @@ mod tests {
             acts: ActsConfig::default(),
             demo: DemoConfig::default(),
             chat: ChatConfig::default(),
+            alerts: AlertsConfig::default(),
             forwards: Config::defaults().forwards,
             // A file that lists forwards is the user's choice of forwards.
             forwards_from_user: true,

@@ -3,6 +3,7 @@
 //! feeding messages and reading the model back.
 
 pub mod act;
+pub mod alerts;
 pub mod chat;
 pub mod cluster;
 pub mod exfil;
@@ -70,6 +71,7 @@ pub struct Model {
     pub confirming_quit: bool,
     pub chat: chat::ChatModel,
     pub exfil: exfil::ExfilModel,
+    pub alerts: alerts::AlertsModel,
     /// The port-forwards, in config order.
     pub forwards: Vec<forward::ForwardRow>,
     pub show_links: bool,
@@ -116,6 +118,7 @@ impl Model {
             confirming_quit: false,
             notice: None,
             exfil: exfil::ExfilModel::default(),
+            alerts: alerts::AlertsModel::default(),
             chat: chat::ChatModel {
                 show_trace: true,
                 ..chat::ChatModel::default()

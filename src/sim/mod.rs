@@ -50,6 +50,7 @@ use tokio::task::JoinHandle;
 pub use scale::toggle_readiness;
 pub use services::{
     ConnectionCounters, ConnectionKey, ExfilEvent, ExfilLedger, MeshLogLine, MeshTelemetry,
+    MetricSample, Scope as TelemetryScope,
 };
 pub use store::{ClusterStore, DEFAULT_HISTORY_WINDOW, StoreError};
 
@@ -67,6 +68,9 @@ pub struct SimOptions {
     pub pods_per_cluster: Option<usize>,
     /// Pod updates per second across the world (0 = none).
     pub churn_per_sec: f64,
+    /// Also serve every cluster's ztunnel metrics (`/metrics`) here, for an outside
+    /// Prometheus to scrape. Port 0 picks a free one ([`SimHandle::metrics_addr`]).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for SimOptions {
@@ -76,6 +80,7 @@ impl Default for SimOptions {
             port_base: None,
             pods_per_cluster: None,
             churn_per_sec: 0.0,
+            metrics_addr: None,
         }
     }
 }
@@ -132,6 +137,10 @@ pub struct SimHandle {
     kubeconfig: PathBuf,
     config: PathBuf,
     churn: Option<JoinHandle<()>>,
+    /// The programs' own background work (the implant phoning home, Prometheus, the
+    /// metrics address).
+    background: Vec<JoinHandle<()>>,
+    metrics_addr: Option<std::net::SocketAddr>,
     /// The programs behind the pods, reached by port-forward.
     services: std::sync::Arc<services::Services>,
 }
@@ -156,6 +165,15 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
             .with_context(|| format!("binding 127.0.0.1:{port} for cluster {}", spec.short))?;
         listeners.push(listener);
     }
+
+    let metrics_listener = match opts.metrics_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics address {addr}"))?,
+        ),
+        None => None,
+    };
 
     let now = chrono::Utc::now();
     let mut builds = Vec::with_capacity(CLUSTERS.len());
@@ -213,11 +231,24 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
 
     let stores = clusters.iter().map(|c| c.server.store().clone()).collect();
     let churn = scale::spawn_churn(stores, opts.churn_per_sec);
+    let mut background = services.spawn_background();
+    let mut metrics_addr = None;
+    if let Some(listener) = metrics_listener {
+        metrics_addr = Some(listener.local_addr()?);
+        let router = services.metrics_router();
+        background.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::warn!(error = %e, "the simulator's metrics address stopped serving");
+            }
+        }));
+    }
     Ok(SimHandle {
         clusters,
         kubeconfig,
         config,
         churn,
+        background,
+        metrics_addr,
         services,
     })
 }
@@ -271,6 +302,11 @@ impl SimHandle {
         self.services.exfil().clone()
     }
 
+    /// Where every cluster's ztunnel metrics are served, when asked for.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
+    }
+
     /// The mesh's connection counters and ztunnel deny lines (cheap clone; shared).
     pub fn mesh_telemetry(&self) -> MeshTelemetry {
         self.services.mesh_telemetry().clone()
@@ -298,6 +334,10 @@ impl SimHandle {
             churn.abort();
             let _ = churn.await;
         }
+        for task in self.background.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
         for c in &mut self.clusters {
             if let Some(controllers) = c.controllers.take() {
                 controllers.abort();
@@ -312,6 +352,9 @@ impl Drop for SimHandle {
     fn drop(&mut self) {
         if let Some(churn) = self.churn.take() {
             churn.abort();
+        }
+        for task in &self.background {
+            task.abort();
         }
         for c in &self.clusters {
             if let Some(controllers) = &c.controllers {
@@ -340,6 +383,9 @@ pub async fn run_cli_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result
             "  {:<7} {:<26} {}  ({pods} pods)",
             c.name, c.context, c.server
         );
+    }
+    if let Some(addr) = sim.metrics_addr() {
+        println!("  metrics:    http://{addr}/metrics  (every cluster's ztunnel counters)");
     }
     println!(
         "try: kubectl --kubeconfig {} --context kind-trustusbank-vendor get pods -A",

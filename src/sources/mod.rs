@@ -2,10 +2,13 @@
 //! model; each owns its reconnect/backoff and reports its own health.
 
 pub mod a2a;
+pub mod alerts;
 pub mod backoff;
 pub mod clock;
 pub mod cluster;
 pub mod exfil;
+pub mod exposition;
 pub mod forward;
 pub mod kubeconfig;
+pub mod prom_api;
 pub mod terminal;

@@ -28,6 +28,8 @@ pub struct ScreenAreas {
     pub act_log: Option<Rect>,
     /// The chat strip: always on a tall screen, on demand (`i`) on a small one.
     pub chat: Option<Rect>,
+    /// The alert panel between the panes and the chat strip; one line on small screens.
+    pub alerts: Option<Rect>,
     pub arrangement: Arrangement,
 }
 
@@ -57,6 +59,17 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         let height = if body.height >= 40 { 12 } else { 8 };
         let [b, c] = Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
         (b, Some(c))
+    } else {
+        (body, None)
+    };
+    // Alerts stay on screen in every arrangement: a panel when there is room, else a line.
+    let panel = 2 + super::alerts::wanted_rows(model);
+    let (body, alerts) = if !model.zoomed && body.height >= panel + 20 {
+        let [b, a] = Layout::vertical([Constraint::Min(0), Constraint::Length(panel)]).areas(body);
+        (b, Some(a))
+    } else if body.height >= 8 {
+        let [b, a] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
+        (b, Some(a))
     } else {
         (body, None)
     };
@@ -97,6 +110,7 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         panes,
         act_log,
         chat,
+        alerts,
         arrangement,
     }
 }

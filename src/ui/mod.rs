@@ -2,6 +2,7 @@
 //! Nothing here does I/O or waits; rows are built only for what is visible.
 
 mod act;
+mod alerts;
 mod chat;
 mod cluster;
 mod exfil;
@@ -31,6 +32,9 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
         .areas(area);
         exfil::draw(frame, counter, model, theme);
         chat::draw(frame, talk, model, theme);
+    }
+    if let Some(area) = areas.alerts {
+        alerts::draw(frame, area, model, theme);
     }
     if let (Some(area), Some(run)) = (areas.act_log, model.act_run.as_ref()) {
         act::draw_log(frame, area, run, model, theme);

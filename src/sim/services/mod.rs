@@ -13,12 +13,16 @@ mod agents;
 mod attacker;
 mod chatbot;
 mod common;
+mod malware;
 mod pages;
 pub mod policy;
 mod prometheus;
 mod telemetry;
+mod ztunnel;
 
-pub use telemetry::{ConnectionCounters, ConnectionKey, MeshLogLine, MeshTelemetry};
+pub use telemetry::{
+    ConnectionCounters, ConnectionKey, MeshLogLine, MeshTelemetry, MetricSample, Scope,
+};
 
 use std::future::IntoFuture as _;
 use std::pin::Pin;
@@ -38,6 +42,8 @@ use super::world::CLUSTERS;
 
 /// The in-process programs and everything they can see.
 pub struct Services {
+    /// This very `Arc`, for work a request leaves running (the implant's retries).
+    me: std::sync::Weak<Services>,
     /// `(short name, store)` for edge, bank, vendor.
     stores: Vec<(&'static str, ClusterStore)>,
     exfil: ExfilLedger,
@@ -47,6 +53,8 @@ pub struct Services {
     catalogue: OnceLock<Vec<agentregistry::Entry>>,
     /// Port-forward connections open right now (all clusters).
     forwards: AtomicUsize,
+    /// The simulated Prometheus' samples and alert state (scraped from `mesh`).
+    prometheus: prometheus::Engine,
 }
 
 impl std::fmt::Debug for Services {
@@ -71,12 +79,14 @@ impl Services {
                 Some((spec.short, store))
             })
             .collect();
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             stores,
             exfil: ExfilLedger::default(),
             mesh: MeshTelemetry::default(),
             catalogue: OnceLock::new(),
             forwards: AtomicUsize::new(0),
+            prometheus: prometheus::Engine::new(),
         })
     }
 
@@ -86,6 +96,21 @@ impl Services {
             .iter()
             .find(|(short, store)| *short == cluster || store.cluster() == cluster)
             .map(|(_, store)| store)
+    }
+
+    /// The shared handle to these services (`None` only while they are being dropped).
+    pub fn arc(&self) -> Option<Arc<Self>> {
+        self.me.upgrade()
+    }
+
+    /// Start what runs by itself in the simulated world: the rugpulled converter phoning
+    /// home, and Prometheus scraping and evaluating its rules. Abort the handles to stop it.
+    pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks: Vec<_> = malware::spawn_phone_home(self.clone())
+            .into_iter()
+            .collect();
+        tasks.push(prometheus::spawn_scrape_loop(self));
+        tasks
     }
 
     pub fn exfil(&self) -> &ExfilLedger {
@@ -127,8 +152,21 @@ impl Services {
         let app = pod
             .pointer("/metadata/labels/app")
             .and_then(Value::as_str)?;
+        if (namespace, app, port) == ("istio-system", "ztunnel", ztunnel::METRICS_PORT) {
+            let node = pod.pointer("/spec/nodeName").and_then(Value::as_str)?;
+            let cluster = self.store(short)?.cluster().to_string();
+            return Some(
+                ztunnel::router(self.clone(), cluster, node.to_string())
+                    .merge(common::sim_routes()),
+            );
+        }
         let program = Program::identify(short, namespace, app, port)?;
         Some(program.router(self.clone()).merge(common::sim_routes()))
+    }
+
+    /// Every cluster's ztunnel metrics on one HTTP address (`sim --metrics-addr`).
+    pub fn metrics_router(self: &Arc<Self>) -> Router {
+        ztunnel::all_clusters_router(self.clone())
     }
 }
 

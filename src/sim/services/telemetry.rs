@@ -1,6 +1,13 @@
 //! What the simulated mesh (ztunnel) saw of connections the simulated programs opened:
 //! Istio-style TCP connection counters and ztunnel-like access-log lines for denied
-//! connections. Shared and cheap to clone; Prometheus metrics and pod logs read it.
+//! connections. Shared and cheap to clone; the ztunnel pods' metrics endpoint, the simulated
+//! Prometheus and pod logs read it.
+//!
+//! As in ambient mesh, the ztunnel on the source pod's node reports the connection
+//! (`reporter="source"`): every attempt counts in `istio_tcp_connections_opened_total` (the
+//! connection was accepted before authorization), a policy deny also in
+//! `istio_tcp_connections_failed_total` with `response_flags="CONNECT"`, and bytes that reached
+//! the destination in `istio_tcp_sent_bytes_total`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -19,14 +26,43 @@ pub struct ConnectionKey {
     pub source_workload_namespace: String,
     pub destination_service_name: String,
     pub destination_service_namespace: String,
+    /// `spiffe://…` of the destination workload's service account.
+    pub destination_principal: String,
 }
 
 /// Counters of one series. Failed connections carry `response_flags="CONNECT"`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ConnectionCounters {
+    /// Every attempt, denied ones included.
     pub connections_opened: u64,
+    /// Attempts a policy refused.
     pub connections_failed: u64,
+    /// Bytes that reached the destination.
+    pub sent_bytes: u64,
 }
+
+/// Which ztunnels' counters to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every ztunnel of every cluster, summed per series (what one scrape of
+    /// `control-room sim --metrics-addr` shows).
+    All,
+    /// The ztunnel pod on `node` of `cluster` (full cluster name).
+    Node { cluster: &'a str, node: &'a str },
+}
+
+/// One sample of a metric as ztunnel exposes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    pub name: &'static str,
+    /// Label pairs in exposition order.
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+pub const OPENED: &str = "istio_tcp_connections_opened_total";
+pub const FAILED: &str = "istio_tcp_connections_failed_total";
+pub const SENT_BYTES: &str = "istio_tcp_sent_bytes_total";
 
 /// One ztunnel access-log line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +81,10 @@ pub struct ConnectionAttempt {
     pub at: DateTime<Utc>,
     pub source_ip: String,
     pub source_port: u16,
+    /// The node the source pod runs on: its ztunnel reports the connection.
+    pub source_node: String,
+    /// Bytes the source sent when the connection was allowed.
+    pub bytes: u64,
     /// `None`: allowed. `Some(error)`: denied with ztunnel's error text.
     pub denied: Option<String>,
 }
@@ -57,7 +97,8 @@ pub struct MeshTelemetry {
 
 #[derive(Debug, Default)]
 struct Inner {
-    counters: BTreeMap<ConnectionKey, ConnectionCounters>,
+    /// Per reporting node (`(cluster, node)`) and series.
+    counters: BTreeMap<(String, ConnectionKey), ConnectionCounters>,
     lines: VecDeque<MeshLogLine>,
     next_port: u16,
 }
@@ -83,9 +124,13 @@ impl MeshTelemetry {
     /// Count the attempt; a denied one also leaves an access-log line.
     pub fn record(&self, attempt: ConnectionAttempt) {
         let mut inner = self.lock();
-        let counters = inner.counters.entry(attempt.key.clone()).or_default();
+        let counters = inner
+            .counters
+            .entry((attempt.source_node.clone(), attempt.key.clone()))
+            .or_default();
+        counters.connections_opened += 1;
         match &attempt.denied {
-            None => counters.connections_opened += 1,
+            None => counters.sent_bytes += attempt.bytes,
             Some(error) => {
                 counters.connections_failed += 1;
                 let k = &attempt.key;
@@ -116,19 +161,128 @@ impl MeshTelemetry {
         }
     }
 
-    /// Every series with its counters, ordered by labels.
+    /// Every series with its counters summed over the reporting nodes, ordered by labels.
     pub fn counters(&self) -> Vec<(ConnectionKey, ConnectionCounters)> {
-        self.lock()
-            .counters
-            .iter()
-            .map(|(k, c)| (k.clone(), *c))
-            .collect()
+        self.counters_in(Scope::All)
+    }
+
+    /// The series the ztunnels of `scope` report, summed per series, ordered by labels.
+    pub fn counters_in(&self, scope: Scope<'_>) -> Vec<(ConnectionKey, ConnectionCounters)> {
+        let inner = self.lock();
+        let mut out: BTreeMap<ConnectionKey, ConnectionCounters> = BTreeMap::new();
+        for ((node, key), c) in &inner.counters {
+            let wanted = match scope {
+                Scope::All => true,
+                Scope::Node { cluster, node: n } => key.cluster == cluster && node == n,
+            };
+            if wanted {
+                let sum = out.entry(key.clone()).or_default();
+                sum.connections_opened += c.connections_opened;
+                sum.connections_failed += c.connections_failed;
+                sum.sent_bytes += c.sent_bytes;
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The samples of `scope` as ztunnel exposes them: per series an opened and a sent-bytes
+    /// sample (`response_flags="-"`), and a failed sample (`response_flags="CONNECT"`) once
+    /// a connection of it was denied.
+    pub fn samples(&self, scope: Scope<'_>) -> Vec<MetricSample> {
+        let mut out = Vec::new();
+        for (key, c) in self.counters_in(scope) {
+            let labels = |flags: &str| {
+                vec![
+                    ("reporter", "source".to_string()),
+                    ("source_workload", key.source_workload.clone()),
+                    (
+                        "source_workload_namespace",
+                        key.source_workload_namespace.clone(),
+                    ),
+                    ("source_principal", key.source_principal.clone()),
+                    (
+                        "destination_service",
+                        format!(
+                            "{}.{}.svc.cluster.local",
+                            key.destination_service_name, key.destination_service_namespace
+                        ),
+                    ),
+                    (
+                        "destination_service_name",
+                        key.destination_service_name.clone(),
+                    ),
+                    (
+                        "destination_service_namespace",
+                        key.destination_service_namespace.clone(),
+                    ),
+                    ("destination_principal", key.destination_principal.clone()),
+                    ("request_protocol", "tcp".to_string()),
+                    ("response_flags", flags.to_string()),
+                    ("connection_security_policy", "mutual_tls".to_string()),
+                    ("cluster", key.cluster.clone()),
+                ]
+            };
+            out.push(MetricSample {
+                name: OPENED,
+                labels: labels("-"),
+                value: c.connections_opened as f64,
+            });
+            if c.connections_failed > 0 {
+                out.push(MetricSample {
+                    name: FAILED,
+                    labels: labels("CONNECT"),
+                    value: c.connections_failed as f64,
+                });
+            }
+            out.push(MetricSample {
+                name: SENT_BYTES,
+                labels: labels("-"),
+                value: c.sent_bytes as f64,
+            });
+        }
+        out
     }
 
     /// The remembered deny lines, oldest first.
     pub fn deny_lines(&self) -> Vec<MeshLogLine> {
         self.lock().lines.iter().cloned().collect()
     }
+}
+
+/// `samples` in the Prometheus text exposition format (0.0.4), one `# HELP`/`# TYPE` block
+/// per metric, label values escaped (`\\`, `\"`, `\n`).
+pub fn exposition(samples: &[MetricSample]) -> String {
+    use std::fmt::Write as _;
+    let help = |name: &str| match name {
+        OPENED => "The total number of TCP connections opened",
+        FAILED => "The total number of TCP connections that failed",
+        SENT_BYTES => "The size of total bytes sent during request in case of a TCP connection",
+        _ => "",
+    };
+    let mut out = String::new();
+    for name in [OPENED, FAILED, SENT_BYTES] {
+        let _ = writeln!(out, "# HELP {name} {}.", help(name));
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for sample in samples.iter().filter(|s| s.name == name) {
+            out.push_str(name);
+            out.push('{');
+            for (i, (label, value)) in sample.labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{label}=\"{}\"", escape_label(value));
+            }
+            let _ = writeln!(out, "}} {}", sample.value);
+        }
+    }
+    out
+}
+
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -145,6 +299,7 @@ mod tests {
             source_workload_namespace: "v".into(),
             destination_service_name: "mock-attacker".into(),
             destination_service_namespace: "external-attacker".into(),
+            destination_principal: "spiffe://cluster.local/ns/external-attacker/sa/default".into(),
         };
         let at = Utc::now();
         t.record(ConnectionAttempt {
@@ -152,6 +307,8 @@ mod tests {
             at,
             source_ip: "10.0.0.1".into(),
             source_port: 40000,
+            source_node: "n1".into(),
+            bytes: 120,
             denied: None,
         });
         t.record(ConnectionAttempt {
@@ -159,6 +316,8 @@ mod tests {
             at,
             source_ip: "10.0.0.1".into(),
             source_port: 40001,
+            source_node: "n1".into(),
+            bytes: 120,
             denied: Some("nope".into()),
         });
         assert_eq!(
@@ -166,8 +325,9 @@ mod tests {
             vec![(
                 key,
                 ConnectionCounters {
-                    connections_opened: 1,
-                    connections_failed: 1
+                    connections_opened: 2,
+                    connections_failed: 1,
+                    sent_bytes: 120,
                 }
             )]
         );
@@ -184,6 +344,75 @@ mod tests {
             lines[0]
                 .line
                 .ends_with("direction=\"inbound\" error=\"nope\"")
+        );
+    }
+
+    #[test]
+    fn samples_per_node_and_exposition() {
+        let t = MeshTelemetry::default();
+        let key = |workload: &str| ConnectionKey {
+            cluster: "trustusbank-vendor".into(),
+            source_principal: format!("spiffe://cluster.local/ns/v/sa/{workload}"),
+            source_workload: workload.into(),
+            source_workload_namespace: "v".into(),
+            destination_service_name: "mock-attacker".into(),
+            destination_service_namespace: "external-attacker".into(),
+            destination_principal: "spiffe://cluster.local/ns/external-attacker/sa/default".into(),
+        };
+        for (node, workload, denied) in [
+            ("n1", "cc", true),
+            ("n2", "cc", true),
+            ("n2", "a\"b", false),
+        ] {
+            t.record(ConnectionAttempt {
+                key: key(workload),
+                at: Utc::now(),
+                source_ip: "10.0.0.1".into(),
+                source_port: 1,
+                source_node: node.into(),
+                bytes: 10,
+                denied: denied.then(|| "policy".to_string()),
+            });
+        }
+        let n1 = t.samples(Scope::Node {
+            cluster: "trustusbank-vendor",
+            node: "n1",
+        });
+        assert_eq!(
+            n1.iter().map(|s| (s.name, s.value)).collect::<Vec<_>>(),
+            [(OPENED, 1.0), (FAILED, 1.0), (SENT_BYTES, 0.0)]
+        );
+        assert!(
+            t.samples(Scope::Node {
+                cluster: "trustusbank-bank",
+                node: "n1"
+            })
+            .is_empty()
+        );
+        let all = t.samples(Scope::All);
+        let failed: Vec<_> = all.iter().filter(|s| s.name == FAILED).collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].value, 2.0);
+        assert!(
+            failed[0]
+                .labels
+                .contains(&("response_flags", "CONNECT".to_string()))
+        );
+        let text = exposition(&all);
+        assert!(
+            text.contains("# TYPE istio_tcp_connections_failed_total counter\n"),
+            "{text}"
+        );
+        assert!(text.contains("source_workload=\"a\\\"b\""), "{text}");
+        assert!(
+            text.contains(
+                "istio_tcp_sent_bytes_total{reporter=\"source\",source_workload=\"a\\\"b\""
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(",cluster=\"trustusbank-vendor\"} 2\n"),
+            "{text}"
         );
     }
 }

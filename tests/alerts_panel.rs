@@ -63,6 +63,18 @@ async fn alerts(State(mode): State<Arc<AtomicUsize>>) -> Response {
     }
 }
 
+/// Alertmanager v2: one alert Prometheus does not report (another Prometheus fed it).
+async fn alertmanager() -> Response {
+    let starts = (chrono::Utc::now() - chrono::Duration::seconds(300)).to_rfc3339();
+    (
+        [("content-type", "application/json")],
+        format!(
+            r#"[{{"labels":{{"alertname":"ZtunnelCertExpiring","cluster":"trustusbank-bank","severity":"warning"}},"annotations":{{"summary":"workload certificate expires soon"}},"startsAt":"{starts}","endsAt":"0001-01-01T00:00:00Z","updatedAt":"{starts}","fingerprint":"a1b2","status":{{"state":"active","silencedBy":[],"inhibitedBy":[]}},"receivers":[{{"name":"soc"}}]}}]"#
+        ),
+    )
+        .into_response()
+}
+
 async fn range() -> Response {
     let now = chrono::Utc::now().timestamp();
     (
@@ -119,6 +131,7 @@ async fn the_panel_survives_a_misbehaving_prometheus() {
     let router = Router::new()
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/query_range", get(range))
+        .route("/api/v2/alerts", get(alertmanager))
         .with_state(mode.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -131,7 +144,7 @@ async fn the_panel_survives_a_misbehaving_prometheus() {
     let poller = tokio::spawn(sources::alerts::run(
         AlertSources {
             prometheus: Endpoint::Url(url.clone()),
-            alertmanager: Endpoint::None,
+            alertmanager: Endpoint::Url(url.clone()),
             config: config.alerts.clone(),
             ztunnel: Vec::new(),
             watched_namespaces: Vec::new(),
@@ -158,10 +171,14 @@ async fn the_panel_survives_a_misbehaving_prometheus() {
         .await;
     assert!(screen.contains(PRINCIPAL), "{screen}");
     assert!(
+        screen.contains("ZtunnelCertExpiring") && screen.contains("firing 5m"),
+        "Alertmanager's alert is listed too: {screen}"
+    );
+    assert!(screen.contains("2 firing"), "{screen}");
+    assert!(
         screen.contains("firing 1"),
         "how long it has fired: {screen}"
     );
-    assert!(screen.contains("1 firing"), "{screen}");
     assert!(!screen.contains("stale"), "{screen}");
     assert!(
         h.app.model.alerts.deny_rate.contains(&0.5),

@@ -163,10 +163,13 @@ impl Poller {
 /// once by the next, a fast one waits out the interval.
 pub async fn run(sources: AlertSources, tx: mpsc::Sender<Msg>) {
     let every = Duration::from_secs(sources.config.poll_secs.max(1));
+    let timeout = Duration::from_secs(sources.config.timeout_secs);
     let mut poller = Poller::new(sources);
     if tx.send(Msg::Alerts(poller.sources_msg())).await.is_err() {
         return;
     }
+    // A forward still starting up is not a Prometheus problem worth a red line.
+    poller.wait_for_forwards(timeout).await;
     let mut next = tokio::time::Instant::now();
     loop {
         for msg in poller.poll().await {

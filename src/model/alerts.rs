@@ -207,12 +207,13 @@ impl AlertsModel {
                 }
                 Err(why) => self.alertmanager.failed(at, why),
             },
-            AlertsMsg::DenyRate { at, result } => match result {
-                Ok(points) => self.deny_rate = points,
-                // The alerts feed reports reachability; a failed range query keeps the old
-                // line rather than flattening it.
-                Err(why) => tracing::debug!(%at, %why, "deny-rate query failed"),
-            },
+            // The alerts feed reports reachability; a failed range query keeps the old line
+            // rather than flattening it (the poller logs why).
+            AlertsMsg::DenyRate { result, .. } => {
+                if let Ok(points) = result {
+                    self.deny_rate = points;
+                }
+            }
             AlertsMsg::Ztunnel { at, result } => match result {
                 Ok(counters) => {
                     self.ztunnel.ok(at);

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::app::Msg;
 use crate::config::{AlertsConfig, ZtunnelScrape};
-use crate::model::alerts::{AlertRow, AlertState, AlertsMsg, DenyCounter, Origin};
+use crate::model::alerts::{AlertRow, AlertsMsg, DenyCounter, Origin};
 use crate::sources::exposition;
 use crate::sources::kubeconfig::describe_error;
 use crate::sources::prom_api::{self, PromClient};
@@ -211,6 +211,9 @@ async fn poll_prometheus(
         Err(e) => return (Err(e.to_string()), None),
     };
     let rate = deny_rate(prom, &sources.config).await;
+    if let Err(why) = &rate {
+        tracing::debug!(%why, "deny-rate query failed");
+    }
     (Ok(alerts), Some(rate))
 }
 
@@ -246,11 +249,7 @@ async fn deny_rate(prom: &PromClient, config: &AlertsConfig) -> Result<Vec<f64>,
 fn row(alert: &prom_api::Alert) -> AlertRow {
     AlertRow {
         name: alert.name.clone(),
-        state: match &alert.state {
-            prom_api::AlertState::Firing => AlertState::Firing,
-            prom_api::AlertState::Pending => AlertState::Pending,
-            prom_api::AlertState::Other(s) => AlertState::Other(s.clone()),
-        },
+        state: alert.state.clone(),
         labels: alert.labels.clone(),
         summary: alert
             .annotations

@@ -28,14 +28,9 @@ pub struct Alert {
     pub value: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AlertState {
-    Pending,
-    /// Prometheus `firing`, Alertmanager `active`.
-    Firing,
-    /// Anything else as the server said it (`inactive`, `suppressed`, `unprocessed`, …).
-    Other(String),
-}
+/// Prometheus `firing` and Alertmanager `active` are `Firing`; anything else is kept as the
+/// server said it (`inactive`, `suppressed`, `unprocessed`, …).
+pub use crate::model::alerts::AlertState;
 
 /// One series of an instant query; a scalar answer is one sample without labels.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
-//! Render time of one whole frame at 200×60 with 3×1,000 pods (target ≤ 2 ms median).
+//! Render time of one whole frame at 200×60 with 3×1,000 pods and act 3's alert panel
+//! (target ≤ 2 ms median).
 //!
 //! `cargo bench --bench render`
 
@@ -45,8 +46,55 @@ fn model(pods_per_cluster: usize) -> Model {
             Msg::Cluster(i, ClusterMsg::Pods(ResourceMsg::Reset(pods))),
         );
     }
+    with_alerts(&mut m, now.with_timezone(&Utc));
     m.size = (200, 60);
     m
+}
+
+/// Act 3's alert panel: two firing alerts and a full deny-rate sparkline.
+fn with_alerts(m: &mut Model, at: DateTime<Utc>) {
+    use control_room::model::alerts::{AlertRow, AlertState, AlertsMsg, Origin};
+    let alert = |name: &str, severity: &str| AlertRow {
+        name: name.into(),
+        state: AlertState::Firing,
+        labels: [
+            ("alertname", name),
+            ("cluster", "trustusbank-vendor"),
+            ("severity", severity),
+            (
+                "source_principal",
+                "spiffe://cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter",
+            ),
+            ("source_workload", "currency-converter"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        summary: "Istio AuthZ denied a connection — possible attack in progress".into(),
+        active_at: Some(at - chrono::Duration::seconds(12)),
+        origin: Origin::Prometheus,
+    };
+    for msg in [
+        AlertsMsg::Sources {
+            prometheus: Some("forward prometheus".into()),
+            alertmanager: None,
+            poll_secs: 2,
+            timeout_secs: 5,
+        },
+        AlertsMsg::Prometheus {
+            at,
+            result: Ok(vec![
+                alert("IstioAuthZDeny", "critical"),
+                alert("BankToAttackerAttempt", "warning"),
+            ]),
+        },
+        AlertsMsg::DenyRate {
+            at,
+            result: Ok((0..61).map(|i| f64::from(i % 7) * 0.01).collect()),
+        },
+    ] {
+        update(m, Msg::Alerts(msg));
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -68,11 +68,40 @@ pub fn json(code: StatusCode, doc: &Value) -> Response {
     response
 }
 
-/// Pods with condition `Ready=True`, and all pods, in one cluster.
+/// Pods with condition `Ready=True`, and all pods, in one cluster. Every page shows this, and
+/// a cluster may hold tens of thousands of pods: only the conditions are decoded.
 pub fn pods_ready(store: &ClusterStore) -> (usize, usize) {
-    let (pods, _) = store.list("v1", "Pod", None);
-    let ready = pods.iter().filter(|p| is_ready(p)).count();
-    (ready, pods.len())
+    #[derive(serde::Deserialize)]
+    struct Pod {
+        #[serde(default)]
+        status: Status,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Status {
+        #[serde(default)]
+        conditions: Vec<Condition>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Condition {
+        #[serde(rename = "type", default)]
+        kind: String,
+        #[serde(default)]
+        status: String,
+    }
+    let (mut ready, mut total) = (0, 0);
+    store.for_each_json("v1", "Pod", None, |json| {
+        total += 1;
+        let is_ready = serde_json::from_str::<Pod>(json).is_ok_and(|pod| {
+            pod.status
+                .conditions
+                .iter()
+                .any(|c| c.kind == "Ready" && c.status == "True")
+        });
+        if is_ready {
+            ready += 1;
+        }
+    });
+    (ready, total)
 }
 
 pub fn is_ready(pod: &Value) -> bool {

@@ -480,7 +480,7 @@ async fn run_tui(cli: &Cli, log_path: PathBuf) -> anyhow::Result<()> {
         app::forwards::start_with_urls(&world, &config, &tx, Some(app::forwards::PROBE_EVERY))
             .await;
     model.forwards = forward_rows;
-    let alert_sources = app::alerting::sources(&world, &config, &forward_urls).await;
+    let alert_sources = app::alerting::sources(&world, &config, &forward_urls);
     let alerts = tokio::spawn(sources::alerts::run(alert_sources, tx.clone()));
     let cluster_sources: Vec<_> = world
         .clusters

@@ -146,7 +146,7 @@ async fn the_panel_survives_a_misbehaving_prometheus() {
             prometheus: Endpoint::Url(url.clone()),
             alertmanager: Endpoint::Url(url.clone()),
             config: config.alerts.clone(),
-            ztunnel: Vec::new(),
+            ztunnel: None,
             watched_namespaces: Vec::new(),
         },
         tx,

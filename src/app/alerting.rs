@@ -9,8 +9,8 @@ use super::status::{AlertSourceStatus, AlertStatus};
 use super::world::World;
 use crate::config::Config;
 use crate::model::alerts::{AlertRow, AlertsModel};
-use crate::sources::alerts::{AlertSources, Endpoint, Poller, ZtunnelCluster};
-use crate::sources::{clock, kubeconfig};
+use crate::sources::alerts::{AlertSources, Endpoint, Poller, ZtunnelClusters};
+use crate::sources::clock;
 
 fn endpoint(url: Option<&String>, forward: Option<&String>, urls: &ForwardUrls) -> Endpoint {
     if let Some(url) = url {
@@ -28,20 +28,8 @@ fn endpoint(url: Option<&String>, forward: Option<&String>, urls: &ForwardUrls) 
     }
 }
 
-pub async fn sources(world: &World, config: &Config, urls: &ForwardUrls) -> AlertSources {
+pub fn sources(world: &World, config: &Config, urls: &ForwardUrls) -> AlertSources {
     let alerts = &config.alerts;
-    let mut ztunnel = Vec::new();
-    for c in &world.clusters {
-        match kubeconfig::client(&world.kubeconfig, &c.context).await {
-            Ok(client) => ztunnel.push(ZtunnelCluster {
-                name: c.name.clone(),
-                client,
-            }),
-            Err(e) => {
-                tracing::warn!(cluster = %c.name, error = %e, "no ztunnel scrape for this cluster")
-            }
-        }
-    }
     AlertSources {
         prometheus: endpoint(alerts.url.as_ref(), Some(&alerts.forward), urls),
         alertmanager: endpoint(
@@ -50,7 +38,14 @@ pub async fn sources(world: &World, config: &Config, urls: &ForwardUrls) -> Aler
             urls,
         ),
         config: alerts.clone(),
-        ztunnel,
+        ztunnel: Some(ZtunnelClusters {
+            kubeconfig: world.kubeconfig.clone(),
+            clusters: world
+                .clusters
+                .iter()
+                .map(|c| (c.name.clone(), c.context.clone()))
+                .collect(),
+        }),
         watched_namespaces: vec![config.demo.attacker.namespace.clone()],
     }
 }
@@ -63,7 +58,7 @@ pub async fn snapshot(
     urls: &ForwardUrls,
 ) -> (Vec<AlertStatus>, AlertSourceStatus) {
     let timeout = Duration::from_secs(config.alerts.timeout_secs);
-    let mut poller = Poller::new(sources(world, config, urls).await);
+    let mut poller = Poller::new(sources(world, config, urls));
     poller.wait_for_forwards(timeout).await;
     let mut model = AlertsModel::default();
     let now = clock::now();

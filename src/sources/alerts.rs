@@ -68,11 +68,39 @@ pub struct ZtunnelCluster {
     pub client: Client,
 }
 
+/// Where the fallback finds the clusters. Clients are built on the first fallback scrape:
+/// building one costs tens of milliseconds (TLS roots), which start-up should not pay for a
+/// fallback that a working Prometheus never needs.
+#[derive(Clone)]
+pub struct ZtunnelClusters {
+    pub kubeconfig: kube::config::Kubeconfig,
+    /// `(pane name, context)`.
+    pub clusters: Vec<(String, String)>,
+}
+
+impl ZtunnelClusters {
+    async fn connect(&self) -> Vec<ZtunnelCluster> {
+        let mut out = Vec::new();
+        for (name, context) in &self.clusters {
+            match crate::sources::kubeconfig::client(&self.kubeconfig, context).await {
+                Ok(client) => out.push(ZtunnelCluster {
+                    name: name.clone(),
+                    client,
+                }),
+                Err(e) => {
+                    tracing::warn!(cluster = %name, error = %e, "no ztunnel scrape for this cluster")
+                }
+            }
+        }
+        out
+    }
+}
+
 pub struct AlertSources {
     pub prometheus: Endpoint,
     pub alertmanager: Endpoint,
     pub config: AlertsConfig,
-    pub ztunnel: Vec<ZtunnelCluster>,
+    pub ztunnel: Option<ZtunnelClusters>,
     /// Destinations whose attempts the fallback lists even when nothing was denied
     /// (the attacker's namespace).
     pub watched_namespaces: Vec<String>,
@@ -83,6 +111,8 @@ pub struct Poller {
     sources: AlertSources,
     prometheus: Option<(String, PromClient)>,
     alertmanager: Option<reqwest::Client>,
+    /// Built on the first fallback scrape.
+    ztunnel: Option<Vec<ZtunnelCluster>>,
 }
 
 impl Poller {
@@ -91,6 +121,7 @@ impl Poller {
             sources,
             prometheus: None,
             alertmanager: None,
+            ztunnel: None,
         }
     }
 
@@ -148,8 +179,12 @@ impl Poller {
                 result,
             });
         }
-        if !prometheus_ok && !self.sources.ztunnel.is_empty() {
-            let result = scrape_ztunnels(&self.sources, timeout).await;
+        if !prometheus_ok && let Some(targets) = &self.sources.ztunnel {
+            if self.ztunnel.is_none() {
+                self.ztunnel = Some(targets.connect().await);
+            }
+            let clusters = self.ztunnel.as_deref().unwrap_or_default();
+            let result = scrape_ztunnels(clusters, &self.sources, timeout).await;
             out.push(AlertsMsg::Ztunnel {
                 at: Utc::now(),
                 result,
@@ -263,21 +298,16 @@ fn row(alert: &prom_api::Alert) -> AlertRow {
 
 /// Every ztunnel pod of every cluster, read once; fails only when none could be read.
 async fn scrape_ztunnels(
+    clusters: &[ZtunnelCluster],
     sources: &AlertSources,
     timeout: Duration,
 ) -> Result<Vec<DenyCounter>, String> {
     let scrape = &sources.config.ztunnel;
-    let per_cluster = join_all(
-        sources
-            .ztunnel
-            .iter()
-            .map(|c| scrape_cluster(c, scrape, timeout)),
-    )
-    .await;
+    let per_cluster = join_all(clusters.iter().map(|c| scrape_cluster(c, scrape, timeout))).await;
     let mut samples = Vec::new();
     let mut errors = Vec::new();
     let mut read = 0;
-    for (cluster, result) in sources.ztunnel.iter().zip(per_cluster) {
+    for (cluster, result) in clusters.iter().zip(per_cluster) {
         match result {
             Ok((pods, s)) => {
                 read += pods;
@@ -287,7 +317,9 @@ async fn scrape_ztunnels(
         }
     }
     if read == 0 {
-        return Err(if errors.is_empty() {
+        return Err(if clusters.is_empty() {
+            "no cluster could be reached".into()
+        } else if errors.is_empty() {
             "no ztunnel pods found".into()
         } else {
             errors.join("; ")

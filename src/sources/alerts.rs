@@ -164,15 +164,22 @@ impl Poller {
             }
         }
         if !matches!(self.sources.alertmanager, Endpoint::None) {
-            let result = match self.sources.alertmanager.current() {
-                Ok(base) => {
-                    let http = self.alertmanager.get_or_insert_with(reqwest::Client::new);
-                    prom_api::alertmanager_alerts(http, &base, timeout)
-                        .await
-                        .map(|alerts| alerts.iter().map(row).collect())
-                        .map_err(|e| e.to_string())
-                }
-                Err(why) => Err(why),
+            if self.alertmanager.is_none() {
+                // No pooled connections, as for Prometheus: a kept-alive connection through a
+                // forward would outlive the pod it went to.
+                self.alertmanager = reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .map_err(|e| tracing::warn!(error = %e, "no HTTP client for Alertmanager"))
+                    .ok();
+            }
+            let result = match (self.sources.alertmanager.current(), &self.alertmanager) {
+                (Ok(base), Some(http)) => prom_api::alertmanager_alerts(http, &base, timeout)
+                    .await
+                    .map(|alerts| alerts.iter().map(row).collect())
+                    .map_err(|e| e.to_string()),
+                (Ok(_), None) => Err("no HTTP client (see the log)".into()),
+                (Err(why), _) => Err(why),
             };
             out.push(AlertsMsg::Alertmanager {
                 at: Utc::now(),

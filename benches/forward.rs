@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use control_room::app::Msg;
 use control_room::config::ForwardConfig;
-use control_room::sim::{self, SimOptions};
 use control_room::sources::forward::{self, ForwardMsg, ForwardTarget};
+use control_room_sim::{self as sim, SimOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 

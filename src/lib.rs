@@ -1,12 +1,13 @@
 //! control-room: a terminal control room for the TrustUsBank three-cluster demo.
 //!
 //! Data flows one way: `sources` send `Msg`s, `app::update` is the only writer of the
-//! `model`, `ui` draws from `&Model`. `sim` is a separate world reached only over HTTP.
+//! `model`, `ui` draws from `&Model`. The simulator is its own crate (`control_room_sim`), reached
+//! only through its start/handle API and over HTTP.
 
 pub mod actions;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod model;
-pub mod sim;
 pub mod sources;
 pub mod ui;

@@ -14,9 +14,9 @@ use control_room::app::{self, App, status};
 use control_room::config::{self, Config, Theme};
 use control_room::model::forward::{ForwardRow, ForwardState};
 use control_room::model::{ActKind, Model};
-use control_room::sim::{self, SimOptions, SimTuning};
 use control_room::sources;
 use control_room::sources::forward::ForwardMsg;
+use control_room_sim::{self as sim, SimOptions, SimTuning};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -160,7 +160,7 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
                 rollout_step: std::time::Duration::from_millis(args.rollout_step_ms),
                 ..SimTuning::default()
             };
-            sim::run_cli_with(opts, tuning).await?;
+            control_room::cli::sim::run(opts, tuning).await?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Status { json }) => {

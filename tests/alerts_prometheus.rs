@@ -16,11 +16,11 @@ use control_room::app::world::{Choice, World};
 use control_room::app::{self, Msg};
 use control_room::config::Config;
 use control_room::model::alerts::{AlertState, AlertsModel};
-use control_room::sim::{self, SimHandle, SimOptions, SimTuning};
 use control_room::sources::a2a::{A2aClient, Protocol};
 use control_room::sources::alerts::{AlertSources, Endpoint, Poller};
 use control_room::sources::clock;
 use control_room::sources::prom_api::PromClient;
+use control_room_sim::{self as sim, SimHandle, SimOptions, SimTuning};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -212,7 +212,8 @@ impl Story {
         )
         .await
         .expect("sim");
-        let config = Config::load(Some(sim.config_path())).expect("config");
+        let config_path = control_room::cli::sim::write_config(&sim).expect("control-room.toml");
+        let config = Config::load(Some(&config_path)).expect("config");
         let world = World::open(&config, Some(sim.kubeconfig_path()), Choice::Live)
             .await
             .expect("world");
@@ -431,7 +432,12 @@ async fn real_and_simulated_prometheus_fire_the_seeds_alerts_act_by_act() {
     // `status --json` reports the same alerts (through its own forward to the sim's Prometheus).
     let out = Command::new(env!("CARGO_BIN_EXE_control-room"))
         .args(["status", "--json", "--config"])
-        .arg(story.sim.config_path())
+        .arg(
+            story
+                .sim
+                .kubeconfig_path()
+                .with_file_name("control-room.toml"),
+        )
         .output()
         .expect("status runs");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout)

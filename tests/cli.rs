@@ -192,3 +192,36 @@ fn bad_config_is_reported_with_position() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml") && err.contains("line 1"), "{err}");
 }
+
+/// What `control-room sim` writes beside the simulator's kubeconfig.
+#[tokio::test]
+async fn the_sim_config_points_control_room_at_the_simulated_world() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let sim = control_room_sim::start(control_room_sim::SimOptions {
+        state_dir: state.clone(),
+        ..control_room_sim::SimOptions::default()
+    })
+    .await
+    .expect("sim starts");
+    let path = control_room::cli::sim::write_config(&sim).expect("writes");
+    assert_eq!(
+        path,
+        std::path::absolute(state.join("control-room.toml")).unwrap()
+    );
+    let toml = std::fs::read_to_string(&path).unwrap();
+    let expected = format!(
+        "# Written by `control-room sim`: points control-room at this simulated world.\n\
+         kubeconfig = \"{}\"\n\
+         simulated = true\n\
+         \n[[cluster]]\nname = \"edge\"\ncontext = \"kind-trustusbank-edge\"\n\
+         \n[[cluster]]\nname = \"bank\"\ncontext = \"kind-trustusbank-bank\"\n\
+         \n[[cluster]]\nname = \"vendor\"\ncontext = \"kind-trustusbank-vendor\"\n",
+        sim.kubeconfig_path().display()
+    );
+    assert_eq!(toml, expected);
+    let config = control_room::config::Config::load(Some(&path)).expect("loads back");
+    assert!(config.simulated);
+    assert_eq!(config.kubeconfig.as_deref(), Some(sim.kubeconfig_path()));
+    sim.shutdown().await;
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use control_room::sim::{self, SimHandle, SimOptions, SimTuning};
+use control_room_sim::{self as sim, SimHandle, SimOptions, SimTuning};
 
 fn has_kubectl() -> bool {
     Command::new("kubectl")

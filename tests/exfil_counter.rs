@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use control_room::app::{Msg, update};
 use control_room::model::{Model, WorldMode};
-use control_room::sim::{self, ExfilEvent, SimHandle, SimOptions, SimTuning};
 use control_room::sources;
+use control_room_sim::{self as sim, ExfilEvent, SimHandle, SimOptions, SimTuning};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;

@@ -1,5 +1,5 @@
-//! The port-forward manager against the simulator: each forward stands alone, and the
-//! headless `forward` command prints a usable link table.
+//! The port-forward manager against the simulator: each forward stands alone, follows a
+//! rollout to the new pod, and the headless `forward` command prints a usable link table.
 
 use std::time::Duration;
 
@@ -8,8 +8,17 @@ use control_room::app::forwards;
 use control_room::app::world::{Choice, World};
 use control_room::config::{Config, ForwardConfig};
 use control_room::model::forward::ForwardState;
-use control_room::sources::forward::ForwardMsg;
+use control_room::sources::forward::{self as forwarder, ForwardMsg, ForwardTarget};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+mod common;
+use common::{client, pod_of, start};
+
+const WAIT: Duration = Duration::from_secs(10);
 
 fn forward(name: &str, local_port: Option<u16>) -> ForwardConfig {
     ForwardConfig {
@@ -297,4 +306,124 @@ async fn fifty_concurrent_connections_through_one_forward_get_their_own_bytes() 
         opened, 50,
         "every connection went through its own port-forward"
     );
+}
+
+async fn next_forward_msg(rx: &mut mpsc::Receiver<Msg>) -> ForwardMsg {
+    loop {
+        match tokio::time::timeout(WAIT, rx.recv()).await {
+            Ok(Some(Msg::Forward(0, msg))) => {
+                if !matches!(msg, ForwardMsg::Probe(_)) {
+                    return msg;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("forward ended"),
+            Err(_) => panic!("no forward message in time"),
+        }
+    }
+}
+
+/// GET through the local forward on a fresh connection; the pod it went to and the answer.
+async fn get_via(rx: &mut mpsc::Receiver<Msg>, url: &str) -> (String, u16, Value) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let response = http.get(url).send().await.expect("GET through the forward");
+    let status = response.status().as_u16();
+    let doc: Value = response.json().await.expect("JSON body");
+    drop(http);
+    let pod = loop {
+        if let ForwardMsg::Opened { pod } = next_forward_msg(rx).await {
+            break pod;
+        }
+    };
+    (pod, status, doc)
+}
+
+#[tokio::test]
+async fn control_rooms_forwarder_follows_a_rollout() {
+    let (_dir, sim) = start().await;
+    let vendor = client(&sim, "vendor").await;
+    let (tx, mut rx) = mpsc::channel(64);
+    let target = ForwardTarget {
+        client: vendor.clone(),
+        config: ForwardConfig {
+            name: "mock-attacker".into(),
+            cluster: "vendor".into(),
+            namespace: "external-attacker".into(),
+            service: Some("mock-attacker".into()),
+            pod: None,
+            port: 8080,
+            local_port: None,
+            url_path: None,
+            url: None,
+        },
+        local_port: None,
+        probe_every: None,
+    };
+    let task = tokio::spawn(forwarder::run(target, tx, |m| Msg::Forward(0, m)));
+    let addr = match next_forward_msg(&mut rx).await {
+        ForwardMsg::Listening(addr) => addr,
+        other => panic!("expected Listening, got {other:?}"),
+    };
+    let url = format!("http://{addr}/api/exfil");
+
+    let old = pod_of(&sim, "vendor", "external-attacker", "mock-attacker");
+    let (pod, status, doc) = get_via(&mut rx, &url).await;
+    assert_eq!(pod, old);
+    assert_eq!(status, 200);
+    assert_eq!(doc, json!({"count": 0, "events": []}));
+
+    // Roll the Deployment to a new image through the API.
+    let deploys: Api<Deployment> = Api::namespaced(vendor.clone(), "external-attacker");
+    let patch = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "mock-attacker", "image": "mock-attacker:1.0.1"}]}}}});
+    deploys
+        .patch(
+            "mock-attacker",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await
+        .expect("set image");
+    let store = sim.store("vendor").unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let new = loop {
+        assert!(tokio::time::Instant::now() < deadline, "rollout in time");
+        let (pods, _) = store.list("v1", "Pod", Some("external-attacker"));
+        let ours: Vec<&Value> = pods
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "mock-attacker")
+            .collect();
+        let old_gone = ours.iter().all(|p| p["metadata"]["name"] != old.as_str());
+        let ready_new = ours.iter().find(|p| {
+            p["spec"]["containers"][0]["image"] == "mock-attacker:1.0.1"
+                && p["status"]["conditions"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+        });
+        if let (true, Some(p)) = (old_gone, ready_new) {
+            break p["metadata"]["name"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_ne!(new, old);
+
+    let (pod, status, doc) = get_via(&mut rx, &url).await;
+    assert_eq!(pod, new, "the next connection goes to the new pod");
+    assert_eq!(status, 200);
+    assert_eq!(doc["count"], 0);
+
+    // The old pod is gone: forwarding to it is a 404.
+    let pods: Api<Pod> = Api::namespaced(vendor, "external-attacker");
+    match pods.portforward(&old, &[8080]).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 404),
+        Err(other) => panic!("expected a 404 Status, got {other}"),
+        Ok(_) => panic!("expected a 404 Status, got a forward"),
+    }
+    task.abort();
+    sim.shutdown().await;
 }

@@ -12,8 +12,8 @@ use crate::model::ActKind;
 
 use crate::config::{ClusterConfig, Config};
 use crate::model::WorldMode;
-use crate::sim::{SimHandle, SimOptions};
 use crate::sources::kubeconfig;
+use control_room_sim::{SimHandle, SimOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {
@@ -84,7 +84,7 @@ impl World {
 
     async fn simulated() -> anyhow::Result<World> {
         let dir = std::env::temp_dir().join(format!("control-room-sim-{}", std::process::id()));
-        let sim = crate::sim::start(SimOptions {
+        let sim = control_room_sim::start(SimOptions {
             state_dir: dir.clone(),
             ..SimOptions::default()
         })

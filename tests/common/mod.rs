@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use control_room::sim::{self, SimHandle, SimOptions, SimTuning};
+use control_room_sim::{self as sim, SimHandle, SimOptions, SimTuning};
 use kube::Client;
 use serde_json::Value;
 

@@ -1,0 +1,711 @@
+//! `GET /api/v1/namespaces/{ns}/pods/{name}/log`: container logs, generated on request.
+//!
+//! Nothing is stored per pod. A container's log is a pure function of the pod (its
+//! creationTimestamp, labels, containers), the wall clock and, for the mock-attacker, the
+//! shared [`ExfilLedger`]: a start banner and a few lines per kind of workload at fixed offsets
+//! after the container started, a heartbeat line every 30 s for long-running infrastructure
+//! (only the last [`HEARTBEATS_KEPT`] of them, as if older ones were rotated away), and for the
+//! mock-attacker one block per exfil event recorded while this pod was alive. Lines whose time
+//! has not come yet are not shown; `follow` streams them when it does.
+//!
+//! Every line of one container has a unique, strictly increasing timestamp (nanoseconds are
+//! bumped where two would collide), and `timestamps=true` prints it as RFC3339Nano with nine
+//! digits, as the kubelet does. `sinceTime` is inclusive, as on a real kubelet (a line is
+//! shown unless its time is before `sinceTime`); fractional seconds are accepted. A client
+//! reconnecting after the line stamped `T` asks for `sinceTime=T` (kube-rs rounds it to the
+//! second: pass the floor) and drops lines stamped `<= T`: no gaps, no duplicates.
+
+use crate::store::resources;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::api::query::Query;
+use crate::api::responses;
+use crate::api::router::ServerCtx;
+use crate::services::{ExfilLedger, MeshTelemetry};
+use crate::store::ids::fnv1a;
+
+/// Heartbeat lines kept per container (older ones are "rotated").
+pub const HEARTBEATS_KEPT: i64 = 500;
+const HEARTBEAT: TimeDelta = TimeDelta::seconds(30);
+/// Longest a follow waits before looking again without being woken.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// One log line.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    at: DateTime<Utc>,
+    text: String,
+}
+
+/// What the request asked for, once validated.
+#[derive(Debug)]
+struct Params {
+    container: String,
+    follow: bool,
+    previous: bool,
+    timestamps: bool,
+    tail: Option<usize>,
+    since: Option<DateTime<Utc>>,
+    limit_bytes: Option<usize>,
+}
+
+pub async fn handle(
+    State(ctx): State<Arc<ServerCtx>>,
+    Path((namespace, name)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let response = serve(&ctx, &namespace, &name, query.as_deref());
+    tracing::debug!(
+        cluster = ctx.store.cluster(),
+        %namespace,
+        pod = %name,
+        status = response.status().as_u16(),
+        "sim logs"
+    );
+    response
+}
+
+fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Response {
+    let Some(def) = resources::lookup_kind("v1", "Pod") else {
+        return responses::no_route();
+    };
+    let Some(pod) = ctx.store.get("v1", "Pod", Some(namespace), name) else {
+        return responses::not_found_in(def, name);
+    };
+    let now = Utc::now();
+    let params = match params(&pod, name, raw, now) {
+        Ok(p) => p,
+        Err(message) => return responses::bad_request(&message),
+    };
+    let ledger = ctx.services.exfil().clone();
+    let mesh = ctx.services.mesh_telemetry().clone();
+    let denies = ztunnel_denies(&mesh, &ctx.store, &pod);
+    let all = history(
+        &pod,
+        &params.container,
+        params.previous,
+        &ledger,
+        &denies,
+        now,
+    );
+    let cursor = all.last().map(|l| l.at);
+    let mut shown: Vec<&Line> = all
+        .iter()
+        .filter(|l| params.since.is_none_or(|s| l.at >= s))
+        .collect();
+    if let Some(tail) = params.tail {
+        let skip = shown.len().saturating_sub(tail);
+        shown.drain(..skip);
+    }
+    let mut budget = params.limit_bytes.unwrap_or(usize::MAX);
+    let first = render(shown.into_iter(), params.timestamps, &mut budget);
+    if !params.follow || params.previous || budget == 0 {
+        return text_response(Body::from(first));
+    }
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
+    let uid = pod.pointer("/metadata/uid").cloned();
+    let follow = Follow {
+        mesh,
+        store: ctx.store.clone(),
+        stop: ctx.stop.clone(),
+        ledger,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        uid,
+        params,
+        cursor,
+        budget,
+    };
+    tokio::spawn(async move {
+        if !first.is_empty() && tx.send(Ok(Bytes::from(first))).await.is_err() {
+            return;
+        }
+        follow.run(tx).await;
+    });
+    text_response(Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    ))
+}
+
+fn text_response(body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+/// Lines as the client reads them, within `budget` bytes (what is left is written back).
+fn render<'a>(
+    lines: impl Iterator<Item = &'a Line>,
+    timestamps: bool,
+    budget: &mut usize,
+) -> String {
+    let mut out = String::new();
+    for line in lines {
+        if *budget == 0 {
+            break;
+        }
+        let mut one = String::new();
+        if timestamps {
+            one.push_str(&stamp(line.at));
+            one.push(' ');
+        }
+        one.push_str(&line.text);
+        one.push('\n');
+        if one.len() > *budget {
+            let mut cut = *budget;
+            while !one.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            one.truncate(cut);
+        }
+        *budget -= one.len();
+        out.push_str(&one);
+    }
+    out
+}
+
+/// RFC3339Nano with all nine digits, UTC (`2026-05-11T16:16:28.123456789Z`).
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn params(
+    pod: &Value,
+    name: &str,
+    raw: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Params, String> {
+    let query = Query::parse(raw)?;
+    let containers: Vec<&str> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    let container = match query.get("container").filter(|c| !c.is_empty()) {
+        Some(c) if containers.contains(&c) => c.to_string(),
+        Some(c) => return Err(format!("container {c} is not valid for pod {name}")),
+        None if containers.len() == 1 => containers[0].to_string(),
+        None => {
+            return Err(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            ));
+        }
+    };
+    let previous = query.flag("previous")?;
+    if previous && restart_count(pod, &container) == 0 {
+        return Err(format!(
+            "previous terminated container \"{container}\" in pod \"{name}\" not found"
+        ));
+    }
+    let since_seconds = query.number("sinceSeconds")?;
+    let since_time = match query.get("sinceTime").filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            DateTime::parse_from_rfc3339(s)
+                .map_err(|_| format!("invalid value for sinceTime: {s:?}"))?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    if since_seconds.is_some() && since_time.is_some() {
+        return Err("at most one of `sinceTime` or `sinceSeconds` may be specified".into());
+    }
+    if since_seconds == Some(0) {
+        return Err("sinceSeconds: Invalid value: 0: must be greater than 0".into());
+    }
+    let since = since_time.or_else(|| {
+        since_seconds
+            .map(|s| now - TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2_000_000)))
+    });
+    let tail = signed(&query, "tailLines")?.map(|n| usize::try_from(n.max(0)).unwrap_or(0));
+    let limit_bytes = match signed(&query, "limitBytes")? {
+        Some(n) if n < 1 => {
+            return Err(format!(
+                "limitBytes: Invalid value: {n}: must be greater than 0"
+            ));
+        }
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => None,
+    };
+    Ok(Params {
+        container,
+        follow: query.flag("follow")?,
+        previous,
+        timestamps: query.flag("timestamps")?,
+        tail,
+        since,
+        limit_bytes,
+    })
+}
+
+fn signed(query: &Query, key: &str) -> Result<Option<i64>, String> {
+    match query.get(key) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("invalid value for {key}: {v:?}")),
+    }
+}
+
+fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
+    pod.pointer("/status/containerStatuses")?
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == container)
+}
+
+fn restart_count(pod: &Value, container: &str) -> u64 {
+    container_status(pod, container)
+        .and_then(|s| s["restartCount"].as_u64())
+        .unwrap_or(0)
+}
+
+fn time_at(value: &Value, pointer: &str) -> Option<DateTime<Utc>> {
+    let s = value.pointer(pointer)?.as_str()?;
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// What sort of program runs in the container, by its pod's `app` label, name and image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    MockAttacker,
+    Istiod,
+    Ztunnel,
+    Gateway,
+    Nginx,
+    Prometheus,
+    Grafana,
+    Agent,
+    Mcp,
+    Other,
+}
+
+impl Workload {
+    fn of(pod: &Value, container: &str) -> Self {
+        let app = pod
+            .pointer("/metadata/labels/app")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let ns = pod
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if ns == "external-attacker" && app == "mock-attacker" {
+            return Self::MockAttacker;
+        }
+        let image = pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+            .and_then(|c| c["image"].as_str())
+            .unwrap_or("");
+        let name = pod
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let hay = format!("{app} {container} {image} {name}").to_lowercase();
+        let has = |s: &str| hay.contains(s);
+        if has("istiod") || has("pilot") {
+            Self::Istiod
+        } else if has("ztunnel") {
+            Self::Ztunnel
+        } else if has("gateway") || has("envoy") || has("waypoint") {
+            Self::Gateway
+        } else if has("prometheus") || has("alertmanager") {
+            Self::Prometheus
+        } else if has("grafana") {
+            Self::Grafana
+        } else if has("mcp") {
+            Self::Mcp
+        } else if has("agent") {
+            Self::Agent
+        } else if has("nginx") || has("chatbot") || has("frontend") || has("ui") {
+            Self::Nginx
+        } else {
+            Self::Other
+        }
+    }
+
+    /// Lines after the banner, as (milliseconds after start, text).
+    fn startup(self, container: &str, seed: u64) -> Vec<(i64, String)> {
+        let n = seed % 7 + 1;
+        let lines: Vec<String> = match self {
+            Self::MockAttacker => vec!["mock-attacker listening on :8080".into()],
+            Self::Istiod => vec![
+                "info\tFLAG: --domain=\"cluster.local\"".into(),
+                "info\tklog\tWaiting for caches to sync".into(),
+                "info\tads\tAll caches have been synced up, marking server ready".into(),
+                format!("info\tads\tADS: new connection for node:ztunnel-{n}"),
+                "info\tvalidationController\tReconcile(enter): retry dry-run creation of invalid config".into(),
+            ],
+            Self::Ztunnel => vec![
+                "INFO ztunnel::app: version: 1.27.0".into(),
+                "INFO xds::client: Stream established".into(),
+                "INFO ztunnel::readiness: Task 'state manager' complete, marking server ready".into(),
+                format!("INFO ztunnel::inpod::statemanager: pod received, starting proxy ({n} workloads)"),
+            ],
+            Self::Gateway => vec![
+                "info\tEnvoy proxy is ready".into(),
+                "info\txdsproxy\tconnected to upstream XDS server: istiod.istio-system.svc:15012".into(),
+                "info\tads\tADS: \"\" received LDS, RDS, CDS; listeners: 2 routes: 3".into(),
+            ],
+            Self::Nginx => vec![
+                "/docker-entrypoint.sh: Configuration complete; ready for start up".into(),
+                "nginx/1.27.3 start worker processes".into(),
+                format!("10.30.{n}.1 - - \"GET /healthz HTTP/1.1\" 200 2 \"-\" \"kube-probe/1.33\""),
+            ],
+            Self::Prometheus => vec![
+                "level=info msg=\"Starting Prometheus Server\" mode=server version=2.55.0".into(),
+                "level=info msg=\"TSDB started\"".into(),
+                "level=info msg=\"Completed loading of configuration file\" filename=/etc/config/prometheus.yml".into(),
+                "level=info msg=\"Server is ready to receive web requests.\"".into(),
+            ],
+            Self::Grafana => vec![
+                "logger=settings level=info msg=\"Starting Grafana\" version=11.3.0".into(),
+                "logger=sqlstore level=info msg=\"Connecting to DB\" dbtype=sqlite3".into(),
+                "logger=http.server level=info msg=\"HTTP Server Listen\" address=[::]:3000".into(),
+            ],
+            Self::Agent => vec![
+                format!("INFO agent {container}: loading agent configuration"),
+                format!("INFO agent {container}: connected to {n} MCP tool server(s)"),
+                "INFO uvicorn: Application startup complete.".into(),
+                "INFO uvicorn: Uvicorn running on http://0.0.0.0:8080".into(),
+            ],
+            Self::Mcp => vec![
+                format!("INFO mcp {container}: registering tools"),
+                "INFO mcp: MCP server listening on :8080 (streamable-http)".into(),
+                format!("INFO mcp: session initialized (client {n})"),
+            ],
+            Self::Other => vec![
+                format!("{container}: configuration loaded"),
+                format!("{container}: ready"),
+            ],
+        };
+        lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let i = i as i64;
+                // Close behind the banner: creationTimestamp has whole seconds, so a pod
+                // read just after it was created must already show its startup lines.
+                let jitter = i64::try_from((seed >> (i * 5)) % 10).unwrap_or(0);
+                (1 + i * 20 + jitter, text)
+            })
+            .collect()
+    }
+
+    fn heartbeat(self, k: i64) -> Option<String> {
+        Some(match self {
+            Self::Istiod => format!(
+                "info\tads\tPush debounce stable[{k}] 1 for config ServiceEntry: 100.1ms since last change"
+            ),
+            Self::Ztunnel => format!(
+                "INFO xds::client: received response type_url=\"type.googleapis.com/istio.workload.Address\" size={}",
+                1 + k % 9
+            ),
+            Self::Gateway => format!(
+                "info\tads\tXDS: Pushing Services:{} ConnectedEndpoints:2",
+                10 + k % 5
+            ),
+            Self::Prometheus => format!(
+                "level=info component=tsdb msg=\"head GC completed\" series={}",
+                1200 + k % 50
+            ),
+            _ => return None,
+        })
+    }
+}
+
+/// Every line of one container instance up to `now`, oldest first, timestamps unique and
+/// strictly increasing.
+fn history(
+    pod: &Value,
+    container: &str,
+    previous: bool,
+    ledger: &ExfilLedger,
+    denies: &[Line],
+    now: DateTime<Utc>,
+) -> Vec<Line> {
+    let created = time_at(pod, "/metadata/creationTimestamp").unwrap_or(now);
+    let ns = pod
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = pod
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = Workload::of(pod, container);
+    let seed = fnv1a(format!("{ns}/{name}/{container}").as_bytes());
+    let restarted = container_status(pod, container)
+        .and_then(|s| time_at(s, "/state/running/startedAt"))
+        .filter(|t| *t > created && restart_count(pod, container) > 0);
+    // The current instance starts at its last restart; the previous one ran from creation.
+    let (start, end) = match (previous, restarted) {
+        (true, Some(r)) => (created, Some(r)),
+        (true, None) => (created, Some(created + TimeDelta::minutes(2))),
+        (false, Some(r)) => (r, None),
+        (false, None) => (created, None),
+    };
+    let image = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+        .and_then(|c| c["image"].as_str())
+        .unwrap_or("unknown");
+    let node = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("-");
+    let mut lines = vec![Line {
+        at: start,
+        text: format!(
+            "starting container {container} (image {image}) of pod {ns}/{name} on {node}"
+        ),
+    }];
+    for (ms, text) in kind.startup(container, seed) {
+        lines.push(Line {
+            at: start + TimeDelta::milliseconds(ms),
+            text,
+        });
+    }
+    let until = end.unwrap_or(now).min(now);
+    if kind.heartbeat(0).is_some() && until > start {
+        let elapsed = (until - start).num_seconds() / HEARTBEAT.num_seconds();
+        let first = (elapsed - HEARTBEATS_KEPT + 1).max(1);
+        for k in first..=elapsed {
+            if let Some(text) = kind.heartbeat(k) {
+                lines.push(Line {
+                    at: start + HEARTBEAT * i32::try_from(k).unwrap_or(i32::MAX),
+                    text,
+                });
+            }
+        }
+    }
+    if kind == Workload::MockAttacker && !previous {
+        let gone = time_at(pod, "/metadata/deletionTimestamp");
+        for event in ledger.events() {
+            if event.at < start || gone.is_some_and(|g| event.at >= g) {
+                continue;
+            }
+            let record = json!({"stolen_at_tool": event.tool, "stolen_data": event.data});
+            let pretty = serde_json::to_string_pretty(&record).unwrap_or_default();
+            lines.push(Line {
+                at: event.at,
+                text: format!(
+                    "🚨 EXFIL RECEIVED at {} UTC from {}",
+                    event.at.format("%Y-%m-%d %H:%M:%S"),
+                    event.source
+                ),
+            });
+            for (i, text) in pretty.lines().enumerate() {
+                lines.push(Line {
+                    at: event.at + TimeDelta::nanoseconds(i as i64 + 1),
+                    text: text.to_string(),
+                });
+            }
+        }
+    }
+    if !previous {
+        lines.extend(denies.iter().filter(|l| l.at >= start).cloned());
+    }
+    if let Some(end) = end {
+        lines.push(Line {
+            at: end - TimeDelta::milliseconds(1),
+            text: "received SIGTERM, shutting down".into(),
+        });
+    }
+    lines.sort_by_key(|l| l.at);
+    let mut last: Option<DateTime<Utc>> = None;
+    for line in &mut lines {
+        if let Some(prev) = last
+            && line.at <= prev
+        {
+            line.at = prev + TimeDelta::nanoseconds(1);
+        }
+        last = Some(line.at);
+    }
+    lines.retain(|l| l.at <= now);
+    lines
+}
+
+/// For a ztunnel pod: the policy denies its cluster recorded for connections from pods on its
+/// node — the source-side ztunnel logs the rejected connection, as in ambient mesh.
+fn ztunnel_denies(
+    mesh: &MeshTelemetry,
+    store: &crate::store::ClusterStore,
+    pod: &Value,
+) -> Vec<Line> {
+    if pod.pointer("/metadata/labels/app").and_then(Value::as_str) != Some("ztunnel") {
+        return Vec::new();
+    }
+    let cluster = store.cluster();
+    let node = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let lines: Vec<_> = mesh
+        .deny_lines()
+        .into_iter()
+        .filter(|l| {
+            l.cluster == cluster
+                || l.cluster.ends_with(&format!("-{cluster}"))
+                || cluster.ends_with(&format!("-{}", l.cluster))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let (pods, _) = store.list("v1", "Pod", None);
+    let on_node = |ip: &str| {
+        pods.iter().any(|p| {
+            p.pointer("/status/podIP").and_then(Value::as_str) == Some(ip)
+                && p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node)
+        })
+    };
+    lines
+        .into_iter()
+        .filter(|l| {
+            let ip = l
+                .line
+                .split("src.addr=")
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .unwrap_or("");
+            on_node(ip)
+        })
+        .map(|l| {
+            // The telemetry line carries its own time first; the log line's stamp replaces it.
+            let text = l
+                .line
+                .split_once(' ')
+                .map(|(_, rest)| rest.to_string())
+                .unwrap_or(l.line);
+            Line { at: l.at, text }
+        })
+        .collect()
+}
+
+/// A `follow=true` stream after its first batch.
+struct Follow {
+    mesh: MeshTelemetry,
+    store: crate::store::ClusterStore,
+    stop: tokio::sync::watch::Receiver<bool>,
+    ledger: ExfilLedger,
+    namespace: String,
+    name: String,
+    uid: Option<Value>,
+    params: Params,
+    /// The time of the last line already considered (shown or filtered away).
+    cursor: Option<DateTime<Utc>>,
+    budget: usize,
+}
+
+impl Follow {
+    async fn run(mut self, tx: mpsc::Sender<Result<Bytes, Infallible>>) {
+        let mut changes = self.store.subscribe();
+        let ledger = self.ledger.clone();
+        loop {
+            let notified = ledger.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            changes.borrow_and_update();
+            let Some(pod) = self
+                .store
+                .get("v1", "Pod", Some(&self.namespace), &self.name)
+            else {
+                return;
+            };
+            if pod.pointer("/metadata/uid").cloned() != self.uid {
+                return;
+            }
+            let now = Utc::now();
+            let denies = ztunnel_denies(&self.mesh, &self.store, &pod);
+            let all = history(&pod, &self.params.container, false, &ledger, &denies, now);
+            let fresh: Vec<&Line> = all
+                .iter()
+                .filter(|l| self.cursor.is_none_or(|c| l.at > c))
+                .filter(|l| self.params.since.is_none_or(|s| l.at >= s))
+                .collect();
+            if let Some(last) = all.last() {
+                self.cursor = Some(self.cursor.map_or(last.at, |c| c.max(last.at)));
+            }
+            let chunk = render(fresh.into_iter(), self.params.timestamps, &mut self.budget);
+            if !chunk.is_empty() && tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return;
+            }
+            if self.budget == 0 {
+                return;
+            }
+            // Wake for the next line due by the clock (heartbeats, startup lines).
+            let next_due = history(
+                &pod,
+                &self.params.container,
+                false,
+                &ledger,
+                &denies,
+                now + TimeDelta::seconds(2),
+            )
+            .into_iter()
+            .find(|l| l.at > now)
+            .and_then(|l| (l.at - now).to_std().ok())
+            .unwrap_or(IDLE_POLL)
+            .min(IDLE_POLL);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(next_due) => {}
+                r = changes.changed() => if r.is_err() { return },
+                _ = tx.closed() => return,
+                _ = self.stop.changed() => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(app: &str, ns: &str, created: &str) -> Value {
+        json!({
+            "metadata": {"name": "p-1", "namespace": ns, "labels": {"app": app}, "creationTimestamp": created},
+            "spec": {"containers": [{"name": "c", "image": format!("{app}:1")}], "nodeName": "n1"},
+            "status": {"containerStatuses": [{"name": "c", "restartCount": 0}]}
+        })
+    }
+
+    #[test]
+    fn history_is_deterministic_and_strictly_increasing() {
+        let p = pod("istiod", "istio-system", "2026-05-11T16:00:00Z");
+        let now: DateTime<Utc> = "2026-05-11T17:00:00Z".parse().unwrap();
+        let ledger = ExfilLedger::default();
+        let a = history(&p, "c", false, &ledger, &[], now);
+        let b = history(&p, "c", false, &ledger, &[], now + TimeDelta::seconds(1));
+        assert!(a.len() > 100);
+        assert_eq!(a[..], b[..a.len()]);
+        assert!(a.windows(2).all(|w| w[0].at < w[1].at));
+        assert!(a.iter().all(|l| l.at <= now));
+    }
+
+    #[test]
+    fn stamps_have_nine_digits() {
+        let t: DateTime<Utc> = "2026-05-11T16:16:28.1Z".parse().unwrap();
+        assert_eq!(stamp(t), "2026-05-11T16:16:28.100000000Z");
+    }
+}

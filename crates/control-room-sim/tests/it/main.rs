@@ -1,0 +1,13 @@
+//! The simulator's integration tests, one binary (one link), one module per surface. Every
+//! test starts its own simulator on free ports with its own state directory.
+
+mod api;
+mod chat;
+mod kube_rs;
+mod kubectl;
+mod logs;
+mod portforward;
+mod support;
+mod writes;
+mod writes_kube_rs;
+mod writes_kubectl;

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use control_room::app::Msg;
 use control_room::config::ForwardConfig;
-use control_room::sources::forward::{self, ForwardMsg, ForwardTarget};
+use control_room::msg::{ForwardMsg, Msg};
+use control_room::sources::forward::{self, ForwardTarget};
 use control_room_sim::{self as sim, SimOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;

@@ -6,9 +6,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use control_room::app::{ClusterMsg, Msg, update};
+use control_room::app::update;
 use control_room::config::Theme;
 use control_room::model::{Model, PodPhase, PodSummary, ResourceMsg, WorldMode};
+use control_room::msg::{ClusterMsg, Msg};
 use control_room::ui;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -9,5 +9,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod msg;
 pub mod sources;
 pub mod ui;

@@ -4,4 +4,4 @@
 mod lines;
 mod runner;
 
-pub use runner::{ActEnvironment, ActEvent, RunningAct, resolve_program, run_act, spawn_act};
+pub use runner::{ActEnvironment, RunningAct, resolve_program, run_act, spawn_act};

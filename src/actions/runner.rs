@@ -12,8 +12,7 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, oneshot};
 
 use super::lines::send_lines;
-use crate::app::{ActMsg, Msg};
-use crate::model::{ActKind, ActLine, ActOutcome};
+use crate::msg::{ActKind, ActLine, ActMsg, ActOutcome, Msg};
 
 /// How long a process group gets between SIGTERM and SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
@@ -27,19 +26,6 @@ pub struct ActEnvironment {
     pub timeout: Duration,
     /// Each run writes `<log_dir>/<time>-<act>.log`.
     pub log_dir: PathBuf,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ActEvent {
-    Started {
-        program: String,
-        log_path: Option<String>,
-    },
-    Line(ActLine),
-    Finished {
-        outcome: ActOutcome,
-        elapsed: Duration,
-    },
 }
 
 /// A relative program is looked up from the working directory, then from the source tree
@@ -61,10 +47,10 @@ pub fn resolve_program(program: &str) -> PathBuf {
 pub async fn run_act(
     env: &ActEnvironment,
     kind: ActKind,
-    events: mpsc::Sender<ActEvent>,
+    events: mpsc::Sender<ActMsg>,
     cancel: impl Future<Output = ()>,
 ) -> ActOutcome {
-    let on_event = async |event: ActEvent| {
+    let on_event = async |event: ActMsg| {
         let _ = events.send(event).await;
     };
     let started = Instant::now();
@@ -72,12 +58,13 @@ pub async fn run_act(
     let Some((program, args)) = argv.split_first() else {
         let outcome =
             ActOutcome::FailedToStart(format!("no command configured for act {}", kind.key()));
-        on_event(ActEvent::Started {
+        on_event(ActMsg::Started {
+            kind,
             program: String::new(),
             log_path: None,
         })
         .await;
-        on_event(ActEvent::Finished {
+        on_event(ActMsg::Finished {
             outcome: outcome.clone(),
             elapsed: started.elapsed(),
         })
@@ -96,7 +83,8 @@ pub async fn run_act(
         );
         let _ = writeln!(log, "# started {}", chrono::Local::now().to_rfc3339());
     }
-    on_event(ActEvent::Started {
+    on_event(ActMsg::Started {
+        kind,
         program: resolved.display().to_string(),
         log_path: log_path.clone(),
     })
@@ -116,7 +104,7 @@ pub async fn run_act(
         Err(e) => {
             let outcome = ActOutcome::FailedToStart(format!("{}: {e}", resolved.display()));
             finish_log(log.as_mut(), &outcome, started.elapsed());
-            on_event(ActEvent::Finished {
+            on_event(ActMsg::Finished {
                 outcome: outcome.clone(),
                 elapsed: started.elapsed(),
             })
@@ -165,7 +153,7 @@ pub async fn run_act(
                     if let Some(log) = log.as_mut() {
                         let _ = writeln!(log, "{}{}", if line.stderr { "[stderr] " } else { "" }, line.text);
                     }
-                    on_event(ActEvent::Line(line)).await;
+                    on_event(ActMsg::Line(line)).await;
                 }
                 None => lines_open = false,
             },
@@ -195,7 +183,7 @@ pub async fn run_act(
     }
     let outcome = ended.unwrap_or(ActOutcome::Exited(-1));
     finish_log(log.as_mut(), &outcome, started.elapsed());
-    on_event(ActEvent::Finished {
+    on_event(ActMsg::Finished {
         outcome: outcome.clone(),
         elapsed: started.elapsed(),
     })
@@ -269,9 +257,15 @@ fn finish_log(log: Option<&mut std::fs::File>, outcome: &ActOutcome, elapsed: Du
 /// A run started for the TUI; dropping it does not stop the script, `cancel` does.
 pub struct RunningAct {
     cancel: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl RunningAct {
+    /// Until the run has ended (its process group gone, its last message sent).
+    pub fn running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     pub fn cancel(&mut self) {
         if let Some(tx) = self.cancel.take() {
             let _ = tx.send(());
@@ -282,7 +276,7 @@ impl RunningAct {
 /// Starts `kind` in the background, reporting as `Msg::Act`.
 pub fn spawn_act(env: ActEnvironment, kind: ActKind, tx: mpsc::Sender<Msg>) -> RunningAct {
     let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let cancelled = async {
             // A dropped sender is not a cancel: the run goes on.
             if cancel_rx.await.is_err() {
@@ -292,18 +286,7 @@ pub fn spawn_act(env: ActEnvironment, kind: ActKind, tx: mpsc::Sender<Msg>) -> R
         let (events_tx, mut events) = mpsc::channel(1024);
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                let msg = match event {
-                    ActEvent::Started { program, log_path } => ActMsg::Started {
-                        kind,
-                        program,
-                        log_path,
-                    },
-                    ActEvent::Line(line) => ActMsg::Line(line),
-                    ActEvent::Finished { outcome, elapsed } => {
-                        ActMsg::Finished { outcome, elapsed }
-                    }
-                };
-                if tx.send(Msg::Act(msg)).await.is_err() {
+                if tx.send(Msg::Act(event)).await.is_err() {
                     return;
                 }
             }
@@ -312,5 +295,6 @@ pub fn spawn_act(env: ActEnvironment, kind: ActKind, tx: mpsc::Sender<Msg>) -> R
     });
     RunningAct {
         cancel: Some(cancel_tx),
+        task,
     }
 }

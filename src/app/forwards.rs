@@ -11,7 +11,8 @@ use super::world::World;
 use crate::config::Config;
 use crate::model::WorldMode;
 use crate::model::forward::ForwardRow;
-use crate::sources::forward::{self, ForwardMsg, ForwardTarget};
+use crate::msg::ForwardMsg;
+use crate::sources::forward::{self, ForwardTarget};
 use crate::sources::kubeconfig;
 
 /// How often each link's URL is probed.

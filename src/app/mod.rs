@@ -1,10 +1,14 @@
-//! The event loop: one channel of `Msg`s in, `update` applies them, the screen is redrawn
-//! only when something changed and at most `max_fps` times a second.
+//! The app: one channel of `Msg`s in, `update` applies them, an [`EffectRunner`] carries out
+//! what `update` asks for, and the screen is redrawn only when something changed and at
+//! most `max_fps` times a second ([`event_loop`], generic over the backend). [`runtime`] is
+//! the one composition root that builds all of it from `(World, Config)`, for the TUI
+//! ([`tui`]), the headless commands (`crate::cli`) and the tests alike.
 
 pub mod alerting;
+pub mod effects;
 pub mod forwards;
-mod msg;
-pub mod status;
+pub mod runtime;
+pub mod tui;
 mod update;
 pub mod world;
 
@@ -15,35 +19,27 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-pub use msg::{ActMsg, ClusterMsg, Effect, Msg};
+pub use effects::{Browser, ChatSetup, Clipboard, EffectRunner, LiveEffects, RecordingEffects};
+pub use runtime::{Parts, Runtime, RuntimeOptions};
 pub use update::update;
 
-use crate::actions::{ActEnvironment, RunningAct, spawn_act};
 use crate::config::Theme;
 use crate::model::Model;
-use crate::sources::a2a::{A2aClient, ChatEvent};
+use crate::msg::{Effect, Msg};
 
 /// Messages applied before a redraw is considered, so a burst (a relist of 10,000 pods, a
 /// churning cluster) costs one frame, not thousands.
 const MAX_BATCH: usize = 4096;
 
+/// Follow-up messages an effect may produce, applied at once; bounds a runner that keeps
+/// answering with more.
+const MAX_FOLLOW_UPS: usize = 16;
+
 pub struct App {
     pub model: Model,
     rx: mpsc::Receiver<Msg>,
+    effects: Box<dyn EffectRunner>,
     quit: bool,
-    /// How to run acts, and where their messages go; `None` when acts are not available.
-    acts: Option<(ActEnvironment, mpsc::Sender<Msg>)>,
-    running_act: Option<RunningAct>,
-    chat: Option<(ChatSetup, mpsc::Sender<Msg>)>,
-}
-
-/// How prompts reach the agent: through the named forward's local URL.
-#[derive(Debug, Clone)]
-pub struct ChatSetup {
-    pub forward: String,
-    pub agent: String,
-    pub protocol: crate::sources::a2a::Protocol,
-    pub timeout: Duration,
 }
 
 /// What one `pump` did.
@@ -56,91 +52,12 @@ pub struct Pumped {
 }
 
 impl App {
-    pub fn new(model: Model, rx: mpsc::Receiver<Msg>) -> App {
+    pub fn new(model: Model, rx: mpsc::Receiver<Msg>, effects: Box<dyn EffectRunner>) -> App {
         App {
             model,
             rx,
+            effects,
             quit: false,
-            acts: None,
-            running_act: None,
-            chat: None,
-        }
-    }
-
-    /// Lets the act keys run scripts; their output comes back through `tx`.
-    pub fn with_acts(mut self, env: ActEnvironment, tx: mpsc::Sender<Msg>) -> App {
-        self.acts = Some((env, tx));
-        self
-    }
-
-    /// Lets Enter in the chat box send prompts; replies come back through `tx`.
-    pub fn with_chat(mut self, setup: ChatSetup, tx: mpsc::Sender<Msg>) -> App {
-        self.chat = Some((setup, tx));
-        self
-    }
-
-    fn send_prompt(&mut self, prompt: String) {
-        let Some((setup, tx)) = self.chat.clone() else {
-            update(
-                &mut self.model,
-                Msg::Chat(ChatEvent::Error("chat is not available here".into())),
-            );
-            return;
-        };
-        let base = self
-            .model
-            .forwards
-            .iter()
-            .find(|f| f.name == setup.forward)
-            .and_then(|f| f.base_url());
-        let Some(base) = base else {
-            let why = format!("the {} forward is not listening (see L)", setup.forward);
-            update(&mut self.model, Msg::Chat(ChatEvent::Error(why)));
-            return;
-        };
-        tokio::spawn(async move {
-            let client = match A2aClient::new(&base, &setup.agent, setup.protocol, setup.timeout) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Msg::Chat(ChatEvent::Error(e))).await;
-                    return;
-                }
-            };
-            let streaming = match client.card().await {
-                Ok((name, streaming)) => {
-                    let _ = tx
-                        .send(Msg::Chat(ChatEvent::Agent { name, streaming }))
-                        .await;
-                    streaming
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "no agent card; sending without streaming");
-                    false
-                }
-            };
-            let (events_tx, mut events) = mpsc::channel(256);
-            let forward = tokio::spawn({
-                let tx = tx.clone();
-                async move {
-                    while let Some(e) = events.recv().await {
-                        if tx.send(Msg::Chat(e)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-            let _ = client
-                .send(&prompt, streaming, setup.timeout, &events_tx)
-                .await;
-            drop(events_tx);
-            let _ = forward.await;
-        });
-    }
-
-    /// Stops a running act, if any (used on quit so no script outlives the screen).
-    pub fn cancel_act(&mut self) {
-        if let Some(run) = self.running_act.as_mut() {
-            run.cancel();
         }
     }
 
@@ -151,6 +68,12 @@ impl App {
     /// Waits for a first message (until `deadline`, or for ever when `None`), then applies
     /// it and everything already queued, up to a batch.
     pub async fn pump(&mut self, deadline: Option<Instant>) -> Pumped {
+        self.pump_up_to(deadline, MAX_BATCH).await
+    }
+
+    /// [`App::pump`] applying at most `limit` messages: a headless command that prints
+    /// every line as it arrives takes them one at a time.
+    pub async fn pump_up_to(&mut self, deadline: Option<Instant>, limit: usize) -> Pumped {
         let mut out = Pumped::default();
         let first = match deadline {
             Some(d) => match tokio::time::timeout_at(d, self.rx.recv()).await {
@@ -164,7 +87,7 @@ impl App {
             return out;
         };
         self.apply(first, &mut out);
-        while out.applied < MAX_BATCH {
+        while out.applied < limit.max(1) {
             match self.rx.try_recv() {
                 Ok(m) => self.apply(m, &mut out),
                 Err(mpsc::error::TryRecvError::Empty) => break,
@@ -177,79 +100,78 @@ impl App {
         out
     }
 
+    /// Pumps until `done` holds or `within` passes; true when it held.
+    pub async fn pump_until(&mut self, within: Duration, done: impl Fn(&Model) -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        while !done(&self.model) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            if self.pump(Some(deadline)).await.closed {
+                return done(&self.model);
+            }
+        }
+        true
+    }
+
+    /// Applies one message as if it had come from a source.
+    pub fn apply_now(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut out = Pumped::default();
+        self.apply(msg, &mut out);
+        out.effects
+    }
+
     fn apply(&mut self, msg: Msg, out: &mut Pumped) {
         out.applied += 1;
-        for effect in update(&mut self.model, msg) {
-            match effect {
-                Effect::Quit => self.quit = true,
-                Effect::RunAct(kind) => match &self.acts {
-                    Some((env, tx)) => {
-                        self.running_act = Some(spawn_act(env.clone(), kind, tx.clone()))
-                    }
-                    None => tracing::warn!(act = kind.key(), "acts are not available here"),
-                },
-                Effect::CancelAct => self.cancel_act(),
-                Effect::SendPrompt(ref prompt) => self.send_prompt(prompt.clone()),
-                Effect::OpenUrl(ref url) => {
-                    if let Err(e) = open_in_browser(url) {
-                        update(
-                            &mut self.model,
-                            Msg::Notice(format!("could not open {url}: {e}")),
-                        );
-                    }
+        let mut queue = vec![msg];
+        let mut follow_ups = 0;
+        while let Some(msg) = queue.pop() {
+            for effect in update(&mut self.model, msg) {
+                if effect == Effect::Quit {
+                    self.quit = true;
                 }
-                // Needs the terminal: done by `run`.
-                Effect::CopyToClipboard(_) => {}
+                let mut more = self.effects.run(&effect, &self.model);
+                if follow_ups + more.len() > MAX_FOLLOW_UPS {
+                    tracing::warn!(?effect, "too many follow-up messages; dropping the rest");
+                    more.truncate(MAX_FOLLOW_UPS - follow_ups);
+                }
+                follow_ups += more.len();
+                queue.extend(more.into_iter().rev());
+                out.effects.push(effect);
             }
-            out.effects.push(effect);
         }
     }
-}
 
-/// `$BROWSER`, else the desktop's opener. Detached: the browser outlives nothing of ours.
-fn open_in_browser(url: &str) -> std::io::Result<()> {
-    let program = std::env::var("BROWSER")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| {
-            if cfg!(target_os = "macos") {
-                "open".to_string()
-            } else {
-                "xdg-open".to_string()
-            }
-        });
-    std::process::Command::new(program)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map(drop)
-}
-
-/// OSC 52: the terminal (also over ssh and in tmux with set-clipboard) puts it on the clipboard.
-fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
-    use base64::Engine;
-    use std::io::Write;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    let mut out = std::io::stdout().lock();
-    write!(out, "\x1b]52;c;{encoded}\x07")?;
-    out.flush()
-}
-
-/// The effects only the real terminal can carry out.
-fn terminal_effects(effects: &[Effect]) {
-    for effect in effects {
-        if let Effect::CopyToClipboard(text) = effect
-            && let Err(e) = copy_to_clipboard(text)
-        {
-            tracing::warn!(error = %e, "clipboard copy failed");
+    /// Draws one frame, then tells the model how many pod rows a page showed.
+    pub fn draw<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        theme: &Theme,
+    ) -> anyhow::Result<()>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        terminal.draw(|f| crate::ui::draw(f, &self.model, theme))?;
+        let rows = crate::ui::layout::page_rows(&self.model);
+        if rows != self.model.page_rows {
+            self.apply_now(Msg::PageRows(rows));
         }
+        Ok(())
+    }
+
+    /// On the way out: cancel a running act and wait (at most `within`) until its process
+    /// group is gone, so no script outlives the screen that started it.
+    pub async fn wind_down(&mut self, within: Duration) {
+        if !self.model.act_running() {
+            return;
+        }
+        self.apply_now(Msg::Interrupt);
+        let _ = self.pump_until(within, |m| !m.act_running()).await;
     }
 }
 
 /// Runs until quit: redraws on change, never faster than `max_fps`, never when idle.
-pub async fn run<B: Backend>(
+pub async fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     theme: &Theme,
@@ -260,13 +182,12 @@ where
 {
     let frame = Duration::from_secs(1) / max_fps.max(1);
     if let Ok(size) = terminal.size() {
-        app.model.size = (size.width, size.height);
+        app.apply_now(Msg::Resize(size.width, size.height));
     }
-    terminal.draw(|f| crate::ui::draw(f, &app.model, theme))?;
+    app.draw(terminal, theme)?;
     let mut last_draw = Instant::now();
     loop {
         let pumped = app.pump(None).await;
-        terminal_effects(&pumped.effects);
         if app.should_quit() || pumped.closed {
             return Ok(());
         }
@@ -274,7 +195,6 @@ where
         let next_frame = last_draw + frame;
         while Instant::now() < next_frame {
             let more = app.pump(Some(next_frame)).await;
-            terminal_effects(&more.effects);
             if app.should_quit() {
                 return Ok(());
             }
@@ -282,7 +202,76 @@ where
                 break;
             }
         }
-        terminal.draw(|f| crate::ui::draw(f, &app.model, theme))?;
+        app.draw(terminal, theme)?;
         last_draw = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::WorldMode;
+    use crate::msg::{ActKind, ChatEvent};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn app() -> (App, mpsc::Sender<Msg>, RecordingEffects) {
+        let (tx, rx) = mpsc::channel(64);
+        let clusters = vec![("vendor".into(), "kind-trustusbank-vendor".into())];
+        let model = Model::new(WorldMode::Simulated, clusters, crate::sources::clock::now());
+        let recorder = RecordingEffects::default();
+        (
+            App::new(model, rx, Box::new(recorder.clone())),
+            tx,
+            recorder,
+        )
+    }
+
+    fn key(c: char) -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    #[tokio::test]
+    async fn every_effect_goes_through_the_runner() {
+        let (mut app, tx, recorder) = app();
+        for msg in [key('u'), key('y'), key('L'), key('y')] {
+            tx.send(msg).await.expect("send");
+        }
+        app.pump(None).await;
+        assert_eq!(recorder.effects(), [Effect::RunAct(ActKind::Upgrade)]);
+        assert!(app.model.show_links, "the links pane is open");
+        app.apply_now(Msg::Prompt("hi".into()));
+        assert_eq!(
+            recorder.effects().last(),
+            Some(&Effect::SendPrompt("hi".into()))
+        );
+        app.apply_now(key('q'));
+        assert!(!app.should_quit(), "q closes the links pane first");
+        app.apply_now(key('q'));
+        assert!(app.should_quit());
+        assert_eq!(recorder.effects().last(), Some(&Effect::Quit));
+    }
+
+    /// A runner's answer (a refusal) reaches the model through `update`, at once.
+    #[tokio::test]
+    async fn follow_up_messages_are_applied() {
+        struct Refuses;
+        impl EffectRunner for Refuses {
+            fn run(&mut self, effect: &Effect, _: &Model) -> Vec<Msg> {
+                match effect {
+                    Effect::SendPrompt(_) => vec![Msg::Chat(ChatEvent::Error("no agent".into()))],
+                    _ => Vec::new(),
+                }
+            }
+        }
+        let (_, rx) = mpsc::channel(1);
+        let clusters = Vec::new();
+        let model = Model::new(WorldMode::Simulated, clusters, crate::sources::clock::now());
+        let mut app = App::new(model, rx, Box::new(Refuses));
+        app.apply_now(Msg::Prompt("hi".into()));
+        assert!(!app.model.chat.pending);
+        assert_eq!(
+            app.model.chat.transcript.last().map(|e| e.text.as_str()),
+            Some("no agent")
+        );
     }
 }

@@ -2,17 +2,20 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::msg::{ActMsg, ClusterMsg, Effect, Msg};
+use crate::config::Action;
 use crate::model::chat::{CANONICAL_PROMPT, ChatEntry, MAX_PROMPT_CHARS, Speaker, TraceEntry};
 use crate::model::forward::ForwardRow;
-use crate::model::{ActKind, ActRun, ClusterModel, Model, Reachability};
-use crate::sources::a2a::ChatEvent;
-use crate::sources::exfil::ExfilMsg;
+use crate::model::{ActRun, ClusterModel, Model, Reachability};
+use crate::msg::{ActKind, ActMsg, ChatEvent, ClusterMsg, Effect, ExfilMsg, Msg};
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => return on_key(model, key),
         Msg::Resize(w, h) => model.size = (w, h),
+        Msg::PageRows(rows) => model.page_rows = rows.max(1),
+        Msg::Prompt(text) => return send_prompt(model, text),
+        Msg::RunAct(kind) => return start_act(model, kind),
+        Msg::Interrupt => return interrupt(model),
         Msg::Tick(now) => model.now = now,
         Msg::Cluster(i, msg) => {
             if let Some(cluster) = model.clusters.get_mut(i) {
@@ -53,6 +56,7 @@ fn on_exfil(model: &mut Model, msg: ExfilMsg) {
         }
         ExfilMsg::Record { lines } => exfil.last_record = lines,
         ExfilMsg::Trouble(e) => exfil.trouble = Some(e),
+        ExfilMsg::CaughtUp => exfil.caught_up = true,
     }
 }
 
@@ -76,10 +80,13 @@ fn on_chat_event(model: &mut Model, event: ChatEvent) {
             }),
         },
         ChatEvent::ToolCall {
-            name, args, author, ..
-        } => chat.push_trace(TraceEntry::call(now, &name, &args, author.as_deref())),
-        ChatEvent::ToolResult { name, response, .. } => {
-            chat.push_trace(TraceEntry::result(now, &name, &response))
+            id,
+            name,
+            args,
+            author,
+        } => chat.push_trace(TraceEntry::call(now, &id, &name, &args, author.as_deref())),
+        ChatEvent::ToolResult { id, name, response } => {
+            chat.push_trace(TraceEntry::result(now, &id, &name, &response))
         }
         ChatEvent::Raw(v) => chat.push_trace(TraceEntry::raw(now, &v)),
         ChatEvent::State(_) => {}
@@ -97,6 +104,7 @@ fn on_chat_event(model: &mut Model, event: ChatEvent) {
                 }),
             }
             chat.pending = false;
+            chat.exchanges += 1;
         }
         ChatEvent::Error(e) => {
             chat.push_entry(ChatEntry {
@@ -106,6 +114,7 @@ fn on_chat_event(model: &mut Model, event: ChatEvent) {
                 latency_ms: None,
             });
             chat.pending = false;
+            chat.exchanges += 1;
         }
     }
 }
@@ -117,27 +126,13 @@ fn on_chat_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Esc => chat.focused = false,
         KeyCode::Enter if !alt => {
-            let prompt = chat.prompt().trim().to_string();
-            if prompt.is_empty() {
-                return Vec::new();
+            let prompt = chat.prompt();
+            if prompt.trim().is_empty() || chat.pending {
+                // The box keeps what was typed while the agent is still answering.
+                return send_prompt(model, prompt);
             }
-            if chat.pending {
-                notice(model, "the agent is still answering");
-                return Vec::new();
-            }
-            chat.history.retain(|h| *h != prompt);
-            chat.history.push(prompt.clone());
-            chat.history_pos = None;
             chat.set_prompt("");
-            chat.pending = true;
-            let now = model.now;
-            model.chat.push_entry(ChatEntry {
-                speaker: Speaker::Customer,
-                text: prompt.clone(),
-                at: now,
-                latency_ms: None,
-            });
-            return vec![Effect::SendPrompt(prompt)];
+            return send_prompt(model, prompt);
         }
         KeyCode::Char('p') if ctrl => chat.set_prompt(CANONICAL_PROMPT),
         KeyCode::Up if chat.input.len() <= 1 && !chat.history.is_empty() => {
@@ -160,6 +155,32 @@ fn on_chat_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         _ => edit_prompt(chat, key),
     }
     Vec::new()
+}
+
+/// One exchange at a time: the prompt goes into the transcript and the history, and out as
+/// an effect. The chat box's Enter and a headless prompt both come here.
+fn send_prompt(model: &mut Model, prompt: String) -> Vec<Effect> {
+    let prompt = prompt.trim().to_string();
+    if prompt.is_empty() {
+        return Vec::new();
+    }
+    if model.chat.pending {
+        notice(model, "the agent is still answering");
+        return Vec::new();
+    }
+    let now = model.now;
+    let chat = &mut model.chat;
+    chat.history.retain(|h| *h != prompt);
+    chat.history.push(prompt.clone());
+    chat.history_pos = None;
+    chat.pending = true;
+    chat.push_entry(ChatEntry {
+        speaker: Speaker::Customer,
+        text: prompt.clone(),
+        at: now,
+        latency_ms: None,
+    });
+    vec![Effect::SendPrompt(prompt)]
 }
 
 /// Ordinary editing goes through the text-area widget's own key handling, on a copy built
@@ -253,6 +274,16 @@ fn on_act(model: &mut Model, msg: ActMsg) {
     }
 }
 
+/// Ctrl+C (or SIGINT/SIGTERM) stops a running act first; only an idle control room quits on it.
+fn interrupt(model: &mut Model) -> Vec<Effect> {
+    if let Some(run) = model.act_run.as_mut().filter(|r| r.running()) {
+        run.cancelling = true;
+        return vec![Effect::CancelAct];
+    }
+    model.quitting = true;
+    vec![Effect::Quit]
+}
+
 fn notice(model: &mut Model, text: impl Into<String>) {
     model.notice = Some((text.into(), model.now));
 }
@@ -262,13 +293,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        // Ctrl+C stops a running act first; only an idle control room quits on it.
-        if let Some(run) = model.act_run.as_mut().filter(|r| r.running()) {
-            run.cancelling = true;
-            return vec![Effect::CancelAct];
-        }
-        model.quitting = true;
-        return vec![Effect::Quit];
+        return interrupt(model);
     }
     if let Some(kind) = model.confirming {
         model.confirming = None;
@@ -299,18 +324,33 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     }
     if model.show_help {
         // Any of these closes the overlay; other keys are swallowed so nothing happens behind it.
-        if matches!(
-            key.code,
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-        ) {
+        let closes = matches!(model.keys.action(&key), Some(Action::Help | Action::Quit));
+        if closes || matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
             model.show_help = false;
         }
         return Vec::new();
     }
-    let page = crate::ui::layout::page_rows(model);
+    let page = model.page_rows;
     let count = model.clusters.len();
-    match key.code {
-        KeyCode::Char('q') => {
+    if let KeyCode::Char(c @ '1'..='9') = key.code
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        let i = (c as usize) - ('1' as usize);
+        if i < count {
+            model.focus = i;
+        }
+        return Vec::new();
+    }
+    let Some(action) = model.keys.action(&key) else {
+        if key.code == KeyCode::Esc && model.zoomed {
+            model.zoomed = false;
+        }
+        return Vec::new();
+    };
+    match action {
+        Action::Quit => {
             if model.act_running() {
                 model.confirming_quit = true;
                 return Vec::new();
@@ -318,36 +358,29 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             model.quitting = true;
             return vec![Effect::Quit];
         }
-        KeyCode::Char('r') => return ask_act(model, ActKind::Reset),
-        KeyCode::Char('u') => return ask_act(model, ActKind::Upgrade),
-        KeyCode::Char('p') => return ask_act(model, ActKind::PoliciesOn),
-        KeyCode::Char('a') => model.show_act_log = !model.show_act_log,
-        KeyCode::Char('L') => model.show_links = true,
-        KeyCode::Char('i') => model.chat.focused = true,
-        KeyCode::Char('t') => model.chat.show_trace = !model.chat.show_trace,
-        KeyCode::Char('m') => model.exfil.masked = !model.exfil.masked,
-        KeyCode::Char('?') => model.show_help = true,
-        KeyCode::Char('z') => model.zoomed = !model.zoomed,
-        KeyCode::Esc if model.zoomed => model.zoomed = false,
-        KeyCode::Tab if count > 0 => model.focus = (model.focus + 1) % count,
-        KeyCode::BackTab if count > 0 => model.focus = (model.focus + count - 1) % count,
-        KeyCode::Char(c @ '1'..='9') => {
-            let i = (c as usize) - ('1' as usize);
-            if i < count {
-                model.focus = i;
-            }
-        }
-        KeyCode::Char('j') | KeyCode::Down => scroll(model, 1, page),
-        KeyCode::Char('k') | KeyCode::Up => scroll(model, -1, page),
-        KeyCode::PageDown | KeyCode::Char(' ') => scroll(model, page as isize, page),
-        KeyCode::PageUp => scroll(model, -(page as isize), page),
-        KeyCode::Home | KeyCode::Char('g') => scroll(model, isize::MIN / 2, page),
-        KeyCode::End | KeyCode::Char('G') => {
+        Action::ActReset => return ask_act(model, ActKind::Reset),
+        Action::ActUpgrade => return ask_act(model, ActKind::Upgrade),
+        Action::ActPoliciesOn => return ask_act(model, ActKind::PoliciesOn),
+        Action::ActLog => model.show_act_log = !model.show_act_log,
+        Action::Links => model.show_links = true,
+        Action::Chat => model.chat.focused = true,
+        Action::Trace => model.chat.show_trace = !model.chat.show_trace,
+        Action::Mask => model.exfil.masked = !model.exfil.masked,
+        Action::Help => model.show_help = true,
+        Action::Zoom => model.zoomed = !model.zoomed,
+        Action::NextPane if count > 0 => model.focus = (model.focus + 1) % count,
+        Action::PrevPane if count > 0 => model.focus = (model.focus + count - 1) % count,
+        Action::NextPane | Action::PrevPane => {}
+        Action::Down => scroll(model, 1, page),
+        Action::Up => scroll(model, -1, page),
+        Action::PageDown => scroll(model, page as isize, page),
+        Action::PageUp => scroll(model, -(page as isize), page),
+        Action::Top => scroll(model, isize::MIN / 2, page),
+        Action::Bottom => {
             if let Some(c) = model.clusters.get_mut(model.focus) {
                 c.scroll_to_end(page);
             }
         }
-        _ => {}
     }
     Vec::new()
 }
@@ -710,5 +743,113 @@ mod tests {
         assert_eq!(run.lines.len(), crate::model::act::ACT_LOG_LINES);
         assert_eq!(run.dropped, 50);
         assert_eq!(run.lines.back().map(|l| l.text.as_str()), Some("line 549"));
+    }
+
+    #[test]
+    fn a_headless_prompt_goes_the_way_enter_sends_it() {
+        let mut m = model();
+        assert_eq!(
+            update(&mut m, Msg::Prompt("  hello  ".into())),
+            vec![Effect::SendPrompt("hello".into())]
+        );
+        assert!(m.chat.pending);
+        assert_eq!(m.chat.history, ["hello"]);
+        assert_eq!(
+            m.chat
+                .transcript
+                .last()
+                .map(|e| (e.speaker, e.text.as_str())),
+            Some((Speaker::Customer, "hello"))
+        );
+        assert!(
+            update(&mut m, Msg::Prompt("again".into())).is_empty(),
+            "one exchange at a time"
+        );
+        assert!(update(&mut m, Msg::Prompt("   ".into())).is_empty());
+        update(&mut m, Msg::Chat(ChatEvent::Error("boom".into())));
+        assert_eq!(m.chat.exchanges, 1);
+        assert!(!m.chat.pending);
+    }
+
+    #[test]
+    fn run_act_skips_the_question_and_interrupt_cancels_then_quits() {
+        let mut m = model();
+        assert!(m.confirm_acts);
+        assert_eq!(
+            update(&mut m, Msg::RunAct(ActKind::Reset)),
+            vec![Effect::RunAct(ActKind::Reset)]
+        );
+        assert_eq!(m.confirming, None);
+        started(&mut m);
+        assert!(update(&mut m, Msg::RunAct(ActKind::Reset)).is_empty());
+        assert_eq!(update(&mut m, Msg::Interrupt), vec![Effect::CancelAct]);
+        update(
+            &mut m,
+            Msg::Act(ActMsg::Finished {
+                outcome: ActOutcome::Cancelled,
+                elapsed: std::time::Duration::from_secs(1),
+            }),
+        );
+        assert_eq!(update(&mut m, Msg::Interrupt), vec![Effect::Quit]);
+        assert!(m.quitting);
+    }
+
+    #[test]
+    fn pages_move_by_the_rows_the_last_frame_showed() {
+        let mut m = model();
+        let pods = (0..100)
+            .map(|i| crate::model::PodSummary {
+                namespace: "n".into(),
+                name: format!("p{i:03}"),
+                ready: 1,
+                containers: 1,
+                phase: crate::model::PodPhase::Running,
+                restarts: 0,
+                created: None,
+                image: None,
+                node: None,
+            })
+            .collect();
+        update(
+            &mut m,
+            Msg::Cluster(0, ClusterMsg::Pods(crate::model::ResourceMsg::Reset(pods))),
+        );
+        update(&mut m, Msg::PageRows(17));
+        update(&mut m, key(KeyCode::PageDown));
+        assert_eq!(m.clusters[0].scroll, 17);
+        update(&mut m, key(KeyCode::Char(' ')));
+        assert_eq!(m.clusters[0].scroll, 34);
+        update(&mut m, Msg::PageRows(0));
+        assert_eq!(m.page_rows, 1, "a page is at least a row");
+    }
+
+    #[test]
+    fn remapped_keys_drive_update_and_the_old_key_is_free() {
+        let mut m = model();
+        m.confirm_acts = false;
+        m.keys = crate::config::Keymap::with_overrides(&[
+            ("act_upgrade".into(), vec!["F2".into()]),
+            ("quit".into(), vec!["Ctrl+Q".into()]),
+        ])
+        .expect("keymap");
+        assert!(update(&mut m, key(KeyCode::Char('u'))).is_empty());
+        assert_eq!(
+            update(&mut m, key(KeyCode::F(2))),
+            vec![Effect::RunAct(ActKind::Upgrade)]
+        );
+        assert!(
+            update(&mut m, key(KeyCode::Char('q'))).is_empty(),
+            "q is free now"
+        );
+        assert_eq!(
+            update(
+                &mut m,
+                Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL))
+            ),
+            vec![Effect::Quit]
+        );
+        // Digits still focus, whatever the map.
+        update(&mut m, key(KeyCode::Char('2')));
+        assert_eq!(m.focus, 1);
     }
 }

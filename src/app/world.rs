@@ -89,6 +89,14 @@ impl World {
             ..SimOptions::default()
         })
         .await?;
+        let mut world = Self::from_sim(sim)?;
+        world.sim_dir = Some(dir);
+        Ok(world)
+    }
+
+    /// A simulator someone already started (the tests tune theirs): the world owns it from
+    /// here and stops it on [`World::close`]; its directory is left to whoever made it.
+    pub fn from_sim(sim: SimHandle) -> anyhow::Result<World> {
         let path = sim.kubeconfig_path().to_path_buf();
         let (kubeconfig, kubeconfig_path) = kubeconfig::load(Some(&path))?;
         let clusters = sim
@@ -105,7 +113,7 @@ impl World {
             kubeconfig_path,
             clusters,
             sim: Some(sim),
-            sim_dir: Some(dir),
+            sim_dir: None,
         })
     }
 
@@ -135,11 +143,15 @@ impl World {
                 .collect();
             env.push((format!("{name}_CONTEXT"), c.context.clone()));
         }
+        env.extend(acts.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         ActEnvironment {
             commands,
             env,
             timeout: Duration::from_secs(acts.timeout_secs),
-            log_dir: crate::config::state_dir().join("acts"),
+            log_dir: acts
+                .log_dir
+                .clone()
+                .unwrap_or_else(|| crate::config::state_dir().join("acts")),
         }
     }
 

@@ -3,6 +3,7 @@
 //! Nothing here is global: callers load a [`Config`] and a [`Theme`] once and pass them in.
 
 mod error;
+mod keys;
 mod paths;
 mod role;
 mod settings;
@@ -10,6 +11,7 @@ mod style;
 mod theme;
 
 pub use error::{ConfigError, Position, ThemeError};
+pub use keys::{Action, Key, Keymap, KeymapError};
 pub use paths::{default_config_path, log_file_path, state_dir, user_themes_dir};
 pub use role::Role;
 pub use settings::{

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::{ConfigError, Position, decode_utf8, describe_toml_error};
+use super::keys::{Keymap, KeysValue};
 use super::paths::default_config_path;
 
 /// The embedded defaults, also a commented example of every setting.
@@ -47,6 +48,9 @@ pub struct Config {
     /// `[[forward]]`: the in-cluster endpoints the tool reaches through its own port-forwards.
     #[serde(rename = "forward", default)]
     pub forwards: Vec<ForwardConfig>,
+    /// `[keys]`: action → keys on the main screen.
+    #[serde(default)]
+    pub keys: Keymap,
     /// True when the user's file lists its own `[[forward]]`s: their local ports are then
     /// kept even against the simulator, where the defaults' fixed ports give way to free ones.
     #[serde(skip)]
@@ -176,6 +180,13 @@ pub struct ActsConfig {
     pub timeout_secs: u64,
     /// Ask `y`/Enter before running an act (`--no-confirm` turns it off).
     pub confirm: bool,
+    /// Added to the scripts' environment after `KUBECONFIG` and the contexts
+    /// (e.g. `ROLLOUT_TIMEOUT = "60s"`, `KUBECACHEDIR`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Where each run's full output is kept; unset: `<state dir>/acts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -231,6 +242,8 @@ impl Default for ActsConfig {
             policies_on: cmd("demo-scripts/policies-on.sh"),
             timeout_secs: 180,
             confirm: true,
+            env: std::collections::BTreeMap::new(),
+            log_dir: None,
         }
     }
 }
@@ -304,6 +317,7 @@ struct ConfigFile {
     forward: Option<Vec<ForwardConfig>>,
     chat: Option<ChatFile>,
     alerts: Option<AlertsFile>,
+    keys: Option<std::collections::BTreeMap<Spanned<String>, Spanned<KeysValue>>>,
 }
 
 #[derive(Deserialize)]
@@ -338,6 +352,8 @@ struct ActsFile {
     policies_on: Option<ActConfig>,
     timeout_secs: Option<u64>,
     confirm: Option<bool>,
+    env: Option<std::collections::BTreeMap<String, String>>,
+    log_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -481,6 +497,8 @@ impl ConfigFile {
             acts.policies_on.map(|v| a.policies_on = v);
             acts.timeout_secs.map(|v| a.timeout_secs = v);
             acts.confirm.map(|v| a.confirm = v);
+            acts.env.map(|v| a.env = v);
+            acts.log_dir.map(|v| a.log_dir = Some(v));
         }
         if let Some(demo) = self.demo {
             demo.tool.map(|v| config.demo.tool = v);
@@ -535,7 +553,7 @@ impl Config {
 
     /// Defaults overlaid by the TOML `text`; `origin` names it in errors.
     pub fn from_toml_overlay(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|err| {
+        let mut file: ConfigFile = toml::from_str(text).map_err(|err| {
             let (position, message) = describe_toml_error(&err, text);
             ConfigError::Parse {
                 origin: origin.to_string(),
@@ -554,7 +572,24 @@ impl Config {
                 return Err(invalid(Some(max_fps.span()), max_fps_message(value)));
             }
         }
+        let keys = file.keys.take();
         let mut config = Self::defaults();
+        if let Some(keys) = keys {
+            let keys: Vec<_> = keys.into_iter().collect();
+            let entries: Vec<(String, Vec<String>)> = keys
+                .iter()
+                .map(|(name, value)| (name.get_ref().clone(), value.get_ref().clone().into_vec()))
+                .collect();
+            config.keys = Keymap::with_overrides(&entries).map_err(|e| {
+                let span =
+                    keys.get(e.entry).map(
+                        |(name, value)| {
+                            if e.at_name { name.span() } else { value.span() }
+                        },
+                    );
+                invalid(span, e.message)
+            })?;
+        }
         let spans = file.apply(&mut config);
         match config.first_violation() {
             None => Ok(config),
@@ -880,6 +915,8 @@ mod tests {
                 narrow_width: 80,
             },
             acts: ActsConfig::default(),
+            keys: Keymap::with_overrides(&[("quit".into(), vec!["Q".into()])])
+                .expect("a valid keymap"),
             demo: DemoConfig::default(),
             chat: ChatConfig::default(),
             alerts: AlertsConfig::default(),

@@ -4,46 +4,15 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use super::cluster::ClusterModel;
-use super::pod::PodPhase;
 use crate::config::DemoConfig;
+use crate::msg::act::{ActKind, ActLine, ActOutcome};
+use crate::msg::cluster::PodPhase;
 
 /// Lines of act output kept on screen; the full output is in the run's log file.
 pub const ACT_LOG_LINES: usize = 500;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ActKind {
-    Reset,
-    Upgrade,
-    PoliciesOn,
-}
-
-impl ActKind {
-    pub const ALL: [ActKind; 3] = [ActKind::Reset, ActKind::Upgrade, ActKind::PoliciesOn];
-
-    /// The name used on the command line and in the config (`[acts.policies-on]`).
-    pub fn key(self) -> &'static str {
-        match self {
-            ActKind::Reset => "reset",
-            ActKind::Upgrade => "upgrade",
-            ActKind::PoliciesOn => "policies-on",
-        }
-    }
-
-    pub fn number(self) -> u8 {
-        match self {
-            ActKind::Reset => 1,
-            ActKind::Upgrade => 2,
-            ActKind::PoliciesOn => 3,
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<ActKind> {
-        ActKind::ALL.into_iter().find(|k| k.key() == key)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActState {
@@ -88,6 +57,9 @@ pub struct ActReading {
     pub policies: Vec<String>,
     /// Why the state is unknown, or what the rollout is doing (`1/1 updated`).
     pub detail: Option<String>,
+    /// When the clusters say this state began: the newest of the tool's pods and the
+    /// counted policies. Used when the act is first read (a tool started mid-demo).
+    pub began: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +75,7 @@ pub fn read_act(clusters: &[ClusterModel], demo: &DemoConfig) -> ActReading {
         tool_image: None,
         policies: Vec::new(),
         detail: Some(why),
+        began: None,
     };
     let tool = &demo.tool;
     let Some(cluster) = clusters.iter().find(|c| c.name == tool.cluster) else {
@@ -140,13 +113,22 @@ pub fn read_act(clusters: &[ClusterModel], demo: &DemoConfig) -> ActReading {
         .or(desired)
         .map(str::to_string);
 
-    let mut policies: Vec<String> = cluster
+    let counted: Vec<_> = cluster
         .policies
         .values()
         .filter(|p| demo.policy_namespaces.iter().any(|ns| *ns == p.namespace))
+        .collect();
+    let mut policies: Vec<String> = counted
+        .iter()
         .map(|p| format!("{}/{}", p.namespace, p.name))
         .collect();
     policies.sort();
+    let began = pods
+        .iter()
+        .filter(|p| p.phase != PodPhase::Terminating)
+        .filter_map(|p| p.created)
+        .chain(counted.iter().filter_map(|p| p.created))
+        .max();
 
     let progress =
         deployment.map(|d| format!("{}/{} updated", d.updated.min(d.replicas), d.replicas));
@@ -174,49 +156,7 @@ pub fn read_act(clusters: &[ClusterModel], demo: &DemoConfig) -> ActReading {
         tool_image,
         policies,
         detail: if rolling { progress } else { None },
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActLine {
-    pub stderr: bool,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ActOutcome {
-    Exited(i32),
-    /// Ended by a signal that we did not send.
-    Signalled(i32),
-    Cancelled,
-    TimedOut,
-    FailedToStart(String),
-}
-
-impl ActOutcome {
-    pub fn success(&self) -> bool {
-        *self == ActOutcome::Exited(0)
-    }
-
-    /// Exit status the headless `act` command passes on.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            ActOutcome::Exited(c) => *c,
-            ActOutcome::Signalled(s) => 128 + s,
-            ActOutcome::Cancelled => 130,
-            ActOutcome::TimedOut => 124,
-            ActOutcome::FailedToStart(_) => 127,
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            ActOutcome::Exited(c) => format!("exit {c}"),
-            ActOutcome::Signalled(s) => format!("killed by signal {s}"),
-            ActOutcome::Cancelled => "cancelled".to_string(),
-            ActOutcome::TimedOut => "timed out".to_string(),
-            ActOutcome::FailedToStart(e) => format!("could not start: {e}"),
-        }
+        began,
     }
 }
 
@@ -306,7 +246,13 @@ mod tests {
         c.apply_policies(ResourceMsg::Reset(
             policies
                 .iter()
-                .map(|(ns, n)| PolicySummary::from_object(Some(ns), Some(n), None))
+                .map(|(ns, n)| PolicySummary {
+                    namespace: ns.to_string(),
+                    name: n.to_string(),
+                    action: "DENY ALL".into(),
+                    sources: Vec::new(),
+                    created: None,
+                })
                 .collect(),
         ));
         vec![ClusterModel::new("edge".into(), "e".into()), c]

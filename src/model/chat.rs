@@ -28,12 +28,45 @@ pub struct ChatEntry {
     pub latency_ms: Option<u64>,
 }
 
+/// A value kept whole in the trace only up to this size (serialized); bigger ones are kept
+/// as a note of their size, so a hostile agent cannot make the trace hold gigabytes.
+pub const MAX_TRACE_VALUE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceKind {
+    Call,
+    Result,
+    /// A part or event the client does not know, shown as it came.
+    Raw,
+}
+
+impl TraceKind {
+    /// As `chat --json` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceKind::Call => "call",
+            TraceKind::Result => "result",
+            TraceKind::Raw => "raw",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceEntry {
     pub at: DateTime<FixedOffset>,
+    pub kind: TraceKind,
     /// `→ get_balance`, `← get_balance`, `? raw`
     pub arrow: &'static str,
+    /// The tool-call id that pairs a call with its result.
+    pub id: String,
     pub name: String,
+    /// The agent that made the call, when the server says.
+    pub author: Option<String>,
+    /// The MCP server behind the tool.
+    pub server: &'static str,
+    /// The call's arguments, the result, or the raw part.
+    pub value: Value,
+    /// One line for the trace pane: route and compact JSON.
     pub detail: String,
     /// The hop the attack adds: a profile fetched or handed to a tool.
     pub suspicious: bool,
@@ -43,29 +76,41 @@ impl TraceEntry {
     /// A tool call, with who made it and which MCP server serves it.
     pub fn call(
         at: DateTime<FixedOffset>,
+        id: &str,
         name: &str,
         args: &Value,
         author: Option<&str>,
     ) -> TraceEntry {
         let suspicious = name == "get_profile" || args.get("customer_profile").is_some();
+        let server = server_of(name);
         let route = match author {
-            Some(agent) => format!("[{agent} → {}] ", server_of(name)),
-            None => format!("[{}] ", server_of(name)),
+            Some(agent) => format!("[{agent} → {server}] "),
+            None => format!("[{server}] "),
         };
         TraceEntry {
             at,
+            kind: TraceKind::Call,
             arrow: "→",
+            id: id.to_string(),
             name: name.to_string(),
+            author: author.map(str::to_string),
+            server,
+            value: bounded(args),
             detail: format!("{route}{}", compact(args)),
             suspicious,
         }
     }
 
-    pub fn result(at: DateTime<FixedOffset>, name: &str, response: &Value) -> TraceEntry {
+    pub fn result(at: DateTime<FixedOffset>, id: &str, name: &str, response: &Value) -> TraceEntry {
         TraceEntry {
             at,
+            kind: TraceKind::Result,
             arrow: "←",
+            id: id.to_string(),
             name: name.to_string(),
+            author: None,
+            server: server_of(name),
+            value: bounded(response),
             detail: compact(response),
             suspicious: name == "get_profile",
         }
@@ -74,11 +119,25 @@ impl TraceEntry {
     pub fn raw(at: DateTime<FixedOffset>, value: &Value) -> TraceEntry {
         TraceEntry {
             at,
+            kind: TraceKind::Raw,
             arrow: "?",
+            id: String::new(),
             name: "part".to_string(),
+            author: None,
+            server: "agent",
+            value: bounded(value),
             detail: compact(value),
             suspicious: false,
         }
+    }
+}
+
+fn bounded(v: &Value) -> Value {
+    let size = v.to_string().len();
+    if size <= MAX_TRACE_VALUE_BYTES {
+        v.clone()
+    } else {
+        Value::String(format!("({size} bytes, not kept)"))
     }
 }
 
@@ -104,7 +163,10 @@ fn compact(v: &Value) -> String {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatModel {
+    /// The agent's name from its card, once it answered.
     pub agent: Option<String>,
+    /// `[chat] agent`, for when no card answered.
+    pub configured_agent: String,
     /// The prompt being typed, one entry per line, and the cursor (row, column).
     pub input: Vec<String>,
     pub cursor: (usize, usize),
@@ -117,6 +179,8 @@ pub struct ChatModel {
     pub show_trace: bool,
     /// An exchange is under way; its reply streams into the last agent entry.
     pub pending: bool,
+    /// Exchanges finished (reply or error) since start: what a headless prompt waits for.
+    pub exchanges: usize,
 }
 
 impl ChatModel {

@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, FixedOffset};
 
-use super::pod::{DeploymentSummary, EventSummary, PodKey, PodSummary, is_demo_namespace};
-use super::policy::PolicySummary;
+use crate::msg::cluster::{
+    DeploymentSummary, EventSummary, PodKey, PodSummary, PolicySummary, ResourceMsg,
+    is_demo_namespace,
+};
 
 /// Recent events kept per cluster; older ones fall off.
 const EVENTS_KEPT: usize = 200;
@@ -20,15 +22,6 @@ pub enum Reachability {
         since: DateTime<FixedOffset>,
         error: String,
     },
-}
-
-/// A change to one watched resource kind, already mapped to its summary.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ResourceMsg<T> {
-    /// A complete fresh list (initial list or relist after a lost watch).
-    Reset(Vec<T>),
-    Applied(T),
-    Deleted(PodKey),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

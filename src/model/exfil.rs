@@ -17,6 +17,8 @@ pub struct ExfilModel {
     pub flash_since: Option<DateTime<FixedOffset>>,
     /// Mask the PII in the record on screen (`m`).
     pub masked: bool,
+    /// A one-shot read has reached the end of the log (headless `status`).
+    pub caught_up: bool,
 }
 
 impl ExfilModel {

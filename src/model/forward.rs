@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use chrono::{DateTime, FixedOffset};
 
 use crate::config::ForwardConfig;
-use crate::sources::forward::ForwardMsg;
+use crate::msg::forward::ForwardMsg;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForwardState {

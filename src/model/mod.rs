@@ -8,17 +8,18 @@ pub mod chat;
 pub mod cluster;
 pub mod exfil;
 pub mod forward;
-pub mod pod;
-pub mod policy;
 
 use chrono::{DateTime, FixedOffset};
 
-pub use act::{ActIndicator, ActKind, ActLine, ActOutcome, ActReading, ActRun, ActState};
-pub use cluster::{ClusterModel, Reachability, ResourceMsg};
-pub use pod::{DeploymentSummary, EventSummary, PodKey, PodPhase, PodSummary};
-pub use policy::PolicySummary;
+pub use act::{ActIndicator, ActReading, ActRun, ActState};
+pub use cluster::{ClusterModel, Reachability};
+// The records the model keeps are the ones the messages carry.
+pub use crate::msg::act::{ActKind, ActLine, ActOutcome};
+pub use crate::msg::cluster::{
+    DeploymentSummary, EventSummary, PodKey, PodPhase, PodSummary, PolicySummary, ResourceMsg,
+};
 
-use crate::config::DemoConfig;
+use crate::config::{DemoConfig, Keymap};
 
 /// Which world the clusters belong to: shown as a badge so nobody mistakes a rehearsal
 /// for the live demo.
@@ -48,8 +49,10 @@ pub struct Model {
     pub show_help: bool,
     /// Wall clock with the presenter's UTC offset; set by ticks so drawing is pure.
     pub now: DateTime<FixedOffset>,
-    /// Terminal size, for page-sized scrolling.
+    /// Terminal size.
     pub size: (u16, u16),
+    /// Pod-list rows of the focused pane in the last frame: what PgUp/PgDn move by.
+    pub page_rows: usize,
     /// Where tracing writes; shown in the help overlay.
     pub log_path: String,
     /// Kubeconfig the sources use; shown in the help overlay (useful to point kubectl at the sim).
@@ -59,6 +62,8 @@ pub struct Model {
     pub side_by_side_min_width: u16,
     /// What the act indicator reads.
     pub demo: DemoConfig,
+    /// Which key does what on the main screen (`[keys]`).
+    pub keys: Keymap,
     pub act: ActIndicator,
     /// The act script running now, or the last one that ran.
     pub act_run: Option<ActRun>,
@@ -97,17 +102,20 @@ impl Model {
             show_help: false,
             now,
             size: (80, 24),
+            page_rows: 10,
             log_path: String::new(),
             kubeconfig_path: String::new(),
             quitting: false,
             side_by_side_min_width: 120,
             demo: DemoConfig::default(),
+            keys: Keymap::default(),
             act: ActIndicator {
                 reading: ActReading {
                     state: ActState::Unknown,
                     tool_image: None,
                     policies: Vec::new(),
                     detail: None,
+                    began: None,
                 },
                 since: now,
             },
@@ -142,10 +150,22 @@ impl Model {
     }
 
     /// Re-reads the act off the clusters; the `since` time moves only when the state does.
+    /// Seen change as it happens, an act begins now — except that a rollout settling keeps
+    /// the rollout's start (the act began when its rollout did). Read for the first time,
+    /// it began when the clusters say: the newest of the tool's pods and policies.
     pub fn refresh_act(&mut self) {
         let reading = act::read_act(&self.clusters, &self.demo);
-        if reading.state != self.act.reading.state {
-            self.act.since = self.now;
+        let previous = self.act.reading.state;
+        if reading.state != previous {
+            self.act.since = match previous {
+                ActState::Unknown => reading
+                    .began
+                    .map(|b| b.with_timezone(self.now.offset()))
+                    .filter(|b| *b <= self.now)
+                    .unwrap_or(self.now),
+                ActState::RollingOut => self.act.since,
+                _ => self.now,
+            };
         }
         self.act.reading = reading;
     }
@@ -156,5 +176,97 @@ impl Model {
 
     pub fn focused(&self) -> Option<&ClusterModel> {
         self.clusters.get(self.focus)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::cluster::{PodPhase, PodSummary, PolicySummary, ResourceMsg};
+    use chrono::{TimeDelta, Utc};
+
+    fn at(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).expect("time")
+    }
+
+    fn converter(image: &str, created: DateTime<FixedOffset>) -> PodSummary {
+        PodSummary {
+            namespace: "trustusbank-bank-vendors".into(),
+            name: format!("currency-converter-{}", created.timestamp()),
+            ready: 1,
+            containers: 1,
+            phase: PodPhase::Running,
+            restarts: 0,
+            created: Some(created.with_timezone(&Utc)),
+            image: Some(image.into()),
+            node: None,
+        }
+    }
+
+    fn vendor_model(now: DateTime<FixedOffset>) -> Model {
+        let clusters = vec![("vendor".to_string(), "kind-trustusbank-vendor".to_string())];
+        Model::new(WorldMode::Simulated, clusters, now)
+    }
+
+    #[test]
+    fn an_act_first_read_began_when_the_clusters_say() {
+        let now = at("2026-11-27T10:00:00Z");
+        let mut m = vendor_model(now);
+        let created = now - TimeDelta::minutes(20);
+        m.clusters[0].apply_pods(ResourceMsg::Reset(vec![converter(
+            "currency-converter:1.0.0-rugpull",
+            created,
+        )]));
+        m.refresh_act();
+        assert_eq!(m.act.reading.state, ActState::Compromised);
+        assert_eq!(
+            m.act.since, created,
+            "a tool started mid-act sees when it began"
+        );
+
+        // Policies appear while we watch: act 3 begins now.
+        m.now = now + TimeDelta::seconds(30);
+        m.clusters[0].apply_policies(ResourceMsg::Reset(vec![PolicySummary {
+            namespace: "trustusbank-bank-vendors".into(),
+            name: "default-deny".into(),
+            action: "DENY ALL".into(),
+            sources: Vec::new(),
+            created: Some((now + TimeDelta::seconds(29)).with_timezone(&Utc)),
+        }]));
+        m.refresh_act();
+        assert_eq!(m.act.reading.state, ActState::Defended);
+        assert_eq!(m.act.since, now + TimeDelta::seconds(30));
+    }
+
+    #[test]
+    fn a_rollout_that_settles_keeps_its_start() {
+        let now = at("2026-11-27T10:00:00Z");
+        let mut m = vendor_model(now);
+        let old = converter("currency-converter:1.0.0", now - TimeDelta::hours(2));
+        m.clusters[0].apply_pods(ResourceMsg::Reset(vec![old.clone()]));
+        m.refresh_act();
+        assert_eq!(m.act.reading.state, ActState::Clean);
+
+        m.now = now + TimeDelta::seconds(5);
+        let mut new = converter("currency-converter:1.0.0-rugpull", m.now);
+        new.ready = 0;
+        new.phase = PodPhase::Starting("ContainerCreating".into());
+        m.clusters[0].apply_pods(ResourceMsg::Applied(new.clone()));
+        m.refresh_act();
+        assert_eq!(m.act.reading.state, ActState::RollingOut);
+        assert_eq!(m.act.since, now + TimeDelta::seconds(5));
+
+        m.now = now + TimeDelta::seconds(9);
+        new.ready = 1;
+        new.phase = PodPhase::Running;
+        m.clusters[0].apply_pods(ResourceMsg::Applied(new));
+        m.clusters[0].apply_pods(ResourceMsg::Deleted(old.key()));
+        m.refresh_act();
+        assert_eq!(m.act.reading.state, ActState::Compromised);
+        assert_eq!(
+            m.act.since,
+            now + TimeDelta::seconds(5),
+            "act 2 began when its rollout did"
+        );
     }
 }

@@ -11,6 +11,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+pub use crate::msg::chat::ChatEvent;
+
 /// Replies larger than this are cut off with an error: no agent answer needs more.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -18,40 +20,6 @@ pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 pub enum Protocol {
     V03,
     V10,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChatEvent {
-    /// The agent's name from its card.
-    Agent {
-        name: String,
-        streaming: bool,
-    },
-    /// Reply text; `append` continues the previous text.
-    Text {
-        text: String,
-        append: bool,
-    },
-    ToolCall {
-        id: String,
-        name: String,
-        args: Value,
-        /// The agent that made the call (kagent's message metadata), when the server says.
-        author: Option<String>,
-    },
-    ToolResult {
-        id: String,
-        name: String,
-        response: Value,
-    },
-    /// A task state change (`working`, `completed`, …).
-    State(String),
-    /// A part or event this client does not know: shown as it came, never dropped.
-    Raw(Value),
-    Done {
-        latency: Duration,
-    },
-    Error(String),
 }
 
 #[derive(Debug, Clone)]

@@ -15,9 +15,9 @@ use kube::api::ListParams;
 use kube::{Api, Client};
 use tokio::sync::{mpsc, watch};
 
-use crate::app::Msg;
 use crate::config::{AlertsConfig, ZtunnelScrape};
-use crate::model::alerts::{AlertRow, AlertsMsg, DenyCounter, Origin};
+use crate::msg::Msg;
+use crate::msg::alerts::{AlertRow, AlertsMsg, DenyCounter, Origin};
 use crate::sources::exposition;
 use crate::sources::kubeconfig::describe_error;
 use crate::sources::prom_api::{self, PromClient};
@@ -197,7 +197,23 @@ impl Poller {
                 result,
             });
         }
+        out.push(AlertsMsg::Polled);
         out
+    }
+}
+
+/// One round only (`control-room status`): the sources, then every answer, then `Polled`.
+pub async fn once(sources: AlertSources, tx: mpsc::Sender<Msg>) {
+    let timeout = Duration::from_secs(sources.config.timeout_secs);
+    let mut poller = Poller::new(sources);
+    if tx.send(Msg::Alerts(poller.sources_msg())).await.is_err() {
+        return;
+    }
+    poller.wait_for_forwards(timeout).await;
+    for msg in poller.poll().await {
+        if tx.send(Msg::Alerts(msg)).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, FixedOffset, Local, Timelike};
 use tokio::sync::mpsc;
 
-use crate::app::Msg;
+use crate::msg::Msg;
 
 pub fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()

@@ -14,28 +14,9 @@ use kube::api::{ListParams, LogParams};
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
-use crate::app::Msg;
-use crate::model::PodSummary;
+use crate::msg::{ExfilMsg, Msg};
+use crate::sources::cluster::summarize;
 use crate::sources::kubeconfig::describe_error;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExfilMsg {
-    /// Reading this pod's log now.
-    Following {
-        pod: String,
-    },
-    /// A matching line: one exfil event.
-    Event {
-        pod: String,
-        at: DateTime<Utc>,
-        line: String,
-    },
-    /// The record lines printed right after the event line.
-    Record {
-        lines: Vec<String>,
-    },
-    Trouble(String),
-}
 
 /// Where the attacker's log is.
 #[derive(Clone)]
@@ -44,6 +25,9 @@ pub struct ExfilTarget {
     pub namespace: String,
     pub deployment: String,
     pub pattern: String,
+    /// Keep following (the TUI); `false` reads what is there, sends `CaughtUp` and stops
+    /// (`control-room status`), by the same rules.
+    pub follow: bool,
 }
 
 const RETRY: Duration = Duration::from_secs(2);
@@ -60,14 +44,14 @@ pub async fn run(target: ExfilTarget, tx: mpsc::Sender<Msg>) {
                     "no running pod of {}/{}",
                     target.namespace, target.deployment
                 );
-                if tx.send(Msg::Exfil(ExfilMsg::Trouble(why))).await.is_err() {
+                if !trouble(&tx, why, target.follow).await {
                     return;
                 }
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
             Err(e) => {
-                if tx.send(Msg::Exfil(ExfilMsg::Trouble(e))).await.is_err() {
+                if !trouble(&tx, e, target.follow).await {
                     return;
                 }
                 tokio::time::sleep(RETRY).await;
@@ -85,7 +69,7 @@ pub async fn run(target: ExfilTarget, tx: mpsc::Sender<Msg>) {
             return;
         }
         let mut params = LogParams {
-            follow: true,
+            follow: target.follow,
             timestamps: true,
             ..LogParams::default()
         };
@@ -152,13 +136,29 @@ pub async fn run(target: ExfilTarget, tx: mpsc::Sender<Msg>) {
             }
             Err(e) => {
                 let why = format!("log of {pod}: {}", describe_error(&e));
-                if tx.send(Msg::Exfil(ExfilMsg::Trouble(why))).await.is_err() {
+                if !trouble(&tx, why, target.follow).await {
                     return;
                 }
             }
         }
+        if !target.follow {
+            let _ = tx.send(Msg::Exfil(ExfilMsg::CaughtUp)).await;
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// Reports a problem; a one-shot read ends with it (false: stop here).
+async fn trouble(tx: &mpsc::Sender<Msg>, why: String, follow: bool) -> bool {
+    if tx.send(Msg::Exfil(ExfilMsg::Trouble(why))).await.is_err() {
+        return false;
+    }
+    if !follow {
+        let _ = tx.send(Msg::Exfil(ExfilMsg::CaughtUp)).await;
+        return false;
+    }
+    true
 }
 
 fn braces_closed(lines: &[String]) -> bool {
@@ -200,7 +200,7 @@ async fn current_pod(target: &ExfilTarget) -> Result<Option<String>, String> {
     let mut ready: Vec<&Pod> = list
         .items
         .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && PodSummary::from_pod(p).is_ready())
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && summarize::pod(p).is_ready())
         .collect();
     ready.sort_by_key(|p| std::cmp::Reverse(p.metadata.creation_timestamp.as_ref().map(|t| t.0)));
     Ok(ready.first().and_then(|p| p.metadata.name.clone()))

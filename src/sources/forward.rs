@@ -4,7 +4,6 @@
 //! bytes are copied both ways. Each forward reports its own state; one failing (a busy
 //! local port, a missing Service) leaves the others alone.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,35 +14,13 @@ use kube::{Api, Client};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::app::Msg;
 use crate::config::ForwardConfig;
-use crate::model::PodSummary;
+use crate::msg::{ForwardMsg, Msg};
+use crate::sources::cluster::summarize;
 use crate::sources::kubeconfig::describe_error;
 
 /// How often a forward whose local port could not be bound tries again.
 const REBIND_INTERVAL: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ForwardMsg {
-    Listening(SocketAddr),
-    /// The local port could not be bound (busy, no permission): this forward only.
-    BindFailed(String),
-    Opened {
-        pod: String,
-    },
-    Closed {
-        up: u64,
-        down: u64,
-    },
-    /// A connection could not reach a pod (no Ready pod, port-forward refused …);
-    /// `opened` tells whether an `Opened` for it was sent before.
-    Failed {
-        opened: bool,
-        error: String,
-    },
-    /// The local URL answered (HTTP status) or not (error).
-    Probe(Result<u16, String>),
-}
 
 /// Where one forward's connections go.
 #[derive(Clone)]
@@ -203,7 +180,7 @@ async fn resolve(target: &ForwardTarget, pods: &Api<Pod>) -> Result<(String, u16
     let mut ready: Vec<&Pod> = list
         .items
         .iter()
-        .filter(|p| PodSummary::from_pod(p).is_ready() && p.metadata.deletion_timestamp.is_none())
+        .filter(|p| summarize::pod(p).is_ready() && p.metadata.deletion_timestamp.is_none())
         .collect();
     ready.sort_by_key(|p| std::cmp::Reverse(p.metadata.creation_timestamp.as_ref().map(|t| t.0)));
     let pod = ready.first().ok_or_else(|| {

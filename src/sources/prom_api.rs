@@ -30,7 +30,7 @@ pub struct Alert {
 
 /// Prometheus `firing` and Alertmanager `active` are `Firing`; anything else is kept as the
 /// server said it (`inactive`, `suppressed`, `unprocessed`, …).
-pub use crate::model::alerts::AlertState;
+pub use crate::msg::alerts::AlertState;
 
 /// One series of an instant query; a scalar answer is one sample without labels.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::app::Msg;
+use crate::msg::Msg;
 
 pub fn spawn(tx: mpsc::Sender<Msg>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

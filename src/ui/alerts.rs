@@ -1,7 +1,8 @@
 //! The alert panel: the alerts Prometheus reports (severity colour, name, cluster, the
 //! offending SPIFFE identity, workload, how long active, summary; newest first; a new firing
 //! alert flashes), the deny-rate sparkline, and always where the data comes from and how old
-//! it is. Without Prometheus it shows ztunnel's own deny counters, labelled as such.
+//! it is. Without Prometheus it shows ztunnel's own deny counters, labelled as such; when
+//! Prometheus fails after answering, its last alerts stay on top, marked stale.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -18,8 +19,10 @@ use crate::model::alerts::{AlertRow, AlertState, AlertsModel};
 pub fn wanted_rows(model: &Model) -> u16 {
     let alerts = &model.alerts;
     if alerts.showing_fallback() {
-        // Status, the "direct scrape" heading, the counters.
-        return 2 + alerts.deny_counters.len().clamp(1, 3) as u16;
+        // Status, the last good alerts (stale), the "direct scrape" heading, the counters.
+        return 2
+            + alerts.alerts.len().min(4) as u16
+            + alerts.deny_counters.len().clamp(1, 3) as u16;
     }
     1 + alerts.alerts.len().clamp(1, 4) as u16
 }
@@ -113,7 +116,21 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     draw_status(frame, status_area, model, theme);
     if alerts.showing_fallback() {
-        draw_fallback(frame, rows_area, model, theme);
+        // Prometheus failed after answering: its last alerts stay on top, marked stale,
+        // the direct scrape below them says what ztunnel sees now.
+        let kept = if alerts.alerts.is_empty() || rows_area.height < 2 {
+            0
+        } else {
+            (alerts.alerts.len().min(4) as u16)
+                .min(rows_area.height / 2)
+                .max(1)
+        };
+        let [kept_area, fallback_area] =
+            Layout::vertical([Constraint::Length(kept), Constraint::Min(0)]).areas(rows_area);
+        if kept > 0 {
+            draw_alerts(frame, kept_area, model, theme);
+        }
+        draw_fallback(frame, fallback_area, model, theme);
     } else {
         draw_alerts(frame, rows_area, model, theme);
     }

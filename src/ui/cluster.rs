@@ -141,7 +141,7 @@ fn draw_deployments(frame: &mut Frame, area: Rect, c: &ClusterModel, theme: &The
             let image = d
                 .image
                 .as_deref()
-                .map(crate::model::pod::image_tag)
+                .map(crate::msg::cluster::image_tag)
                 .unwrap_or_default();
             let right = format!(" {}/{} {}", d.ready, d.replicas, image);
             let name_width = width.saturating_sub(right.chars().count());
@@ -377,7 +377,7 @@ fn deployment_line<'a>(d: &DeploymentSummary, width: usize, dim: bool, theme: &T
     let tag = d
         .image
         .as_deref()
-        .map(crate::model::pod::image_tag)
+        .map(crate::msg::cluster::image_tag)
         .unwrap_or_default();
     let (progress, progress_role) = if d.rolling_out() {
         (

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::config::{Role, Theme};
+use crate::config::{Action, Keymap, Role, Theme};
 use crate::model::{Model, WorldMode};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
@@ -31,19 +31,23 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     );
 }
 
-const HINTS: &[(&str, &str)] = &[
-    ("r", "act 1"),
-    ("u", "act 2"),
-    ("p", "act 3"),
-    ("i", "chat"),
-    ("1-9", "focus"),
-    ("Tab", "next"),
-    ("j/k", "scroll"),
-    ("z", "zoom"),
-    ("L", "links"),
-    ("?", "help"),
-    ("q", "quit"),
-];
+/// The footer's hints, read off the keymap: `r act 1  u act 2 … q quit`.
+fn hints(keys: &Keymap) -> Vec<(String, &'static str)> {
+    let k = |a| keys.first(a);
+    vec![
+        (k(Action::ActReset), "act 1"),
+        (k(Action::ActUpgrade), "act 2"),
+        (k(Action::ActPoliciesOn), "act 3"),
+        (k(Action::Chat), "chat"),
+        ("1-9".to_string(), "focus"),
+        (k(Action::NextPane), "next"),
+        (format!("{}/{}", k(Action::Down), k(Action::Up)), "scroll"),
+        (k(Action::Zoom), "zoom"),
+        (k(Action::Links), "links"),
+        (k(Action::Help), "help"),
+        (k(Action::Quit), "quit"),
+    ]
+}
 
 /// How long a notice stays in the footer.
 const NOTICE_SECS: i64 = 6;
@@ -59,8 +63,8 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) 
         return;
     }
     let mut spans = vec![Span::raw(" ")];
-    for (key, what) in HINTS {
-        spans.push(Span::styled(*key, theme.style(Role::Accent)));
+    for (key, what) in hints(&model.keys) {
+        spans.push(Span::styled(key, theme.style(Role::Accent)));
         spans.push(Span::styled(format!(" {what}  "), theme.style(Role::Muted)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -5,31 +5,55 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::config::{Role, Theme};
+use crate::config::{Action, Keymap, Role, Theme};
 use crate::model::Model;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("r", "act 1 · reset-demo (asks y/Enter)"),
-    ("u", "act 2 · upgrade-banking-app (asks y/Enter)"),
-    ("p", "act 3 · policies-on (asks y/Enter)"),
-    ("i", "type in the chat box (Enter send, Esc leave)"),
-    ("Ctrl+P", "(in the chat box) the customer prompt"),
-    ("t", "show / hide the tool-call trace"),
-    ("m", "mask / show the PII of the stolen record"),
-    ("a", "show / hide the act log"),
-    ("L", "links: port-forwards (o open, y copy)"),
-    ("Ctrl+C", "cancel the running act"),
-    ("1 2 3 …", "focus a cluster pane"),
-    ("Tab / Shift+Tab", "next / previous pane"),
-    ("j k ↓ ↑", "scroll (PgUp/PgDn a page, g/G top/bottom)"),
-    ("z", "zoom the focused pane (Esc leaves)"),
-    ("?", "this help (Esc closes)"),
-    ("q", "quit (asks while an act runs)"),
-];
+/// Every key, read off the keymap (the remappable ones) and the fixed ones beside them.
+fn keys(map: &Keymap) -> Vec<(String, String)> {
+    let line = |a: Action| (map.all(a), a.describe().to_string());
+    vec![
+        line(Action::ActReset),
+        line(Action::ActUpgrade),
+        line(Action::ActPoliciesOn),
+        line(Action::Chat),
+        (
+            "Ctrl+P".into(),
+            "(in the chat box) the customer prompt".into(),
+        ),
+        line(Action::Trace),
+        line(Action::Mask),
+        line(Action::ActLog),
+        line(Action::Links),
+        ("Ctrl+C".into(), "cancel the running act".into()),
+        ("1 2 3 …".into(), "focus a cluster pane".into()),
+        (
+            format!(
+                "{} / {}",
+                map.all(Action::NextPane),
+                map.all(Action::PrevPane)
+            ),
+            "next / previous pane".into(),
+        ),
+        (
+            format!("{} {}", map.all(Action::Down), map.all(Action::Up)),
+            format!(
+                "scroll ({}/{} a page, {}/{} top/bottom)",
+                map.first(Action::PageUp),
+                map.first(Action::PageDown),
+                map.first(Action::Top),
+                map.first(Action::Bottom)
+            ),
+        ),
+        line(Action::Zoom),
+        line(Action::Help),
+        line(Action::Quit),
+    ]
+}
 
 pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
     let width = screen.width.saturating_sub(4).min(76);
-    let height = (KEYS.len() as u16 + 8).min(screen.height.saturating_sub(2));
+    let keys = keys(&model.keys);
+    let height = (keys.len() as u16 + 8).min(screen.height.saturating_sub(2));
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(screen);
@@ -37,12 +61,12 @@ pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
         .flex(Flex::Center)
         .areas(row);
 
-    let mut lines: Vec<Line> = KEYS
-        .iter()
+    let mut lines: Vec<Line> = keys
+        .into_iter()
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!("{k:>16}  "), theme.style(Role::Accent)),
-                Span::styled(*what, theme.style(Role::Text)),
+                Span::styled(what, theme.style(Role::Text)),
             ])
         })
         .collect();

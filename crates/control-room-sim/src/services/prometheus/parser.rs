@@ -15,6 +15,7 @@
 //!   `query` of `/api/v1/rules` — cannot match, and it refuses `0e4`;
 //! - it adds 17 crates (syn and prettyplease at run time), parses the panel's queries 2–6×
 //!   slower, is quadratic on nested input and overflows a 2 MiB stack at 10,000 `(`.
+//!
 //! On the three queries the panel sends, both front ends give the same tree.
 
 use regex::RegexBuilder;

@@ -1,0 +1,266 @@
+//! Effects are carried out here and nowhere else: acts, prompts, the browser, the clipboard.
+//! `update` only names them; an [`EffectRunner`] does them. The app runs [`LiveEffects`];
+//! a test can put a [`RecordingEffects`] in its place and read back what was asked for.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::actions::{ActEnvironment, RunningAct, spawn_act};
+use crate::model::Model;
+use crate::msg::{ChatEvent, Effect, Msg};
+use crate::sources::a2a::{A2aClient, Protocol};
+
+/// Carries out what `update` asked for. What must reach the model at once (a refusal, an
+/// error) comes back as messages, which the app applies through `update` like any other.
+pub trait EffectRunner: Send {
+    fn run(&mut self, effect: &Effect, model: &Model) -> Vec<Msg>;
+}
+
+/// How prompts reach the agent: through the named forward's local URL.
+#[derive(Debug, Clone)]
+pub struct ChatSetup {
+    pub forward: String,
+    pub agent: String,
+    pub protocol: Protocol,
+    pub timeout: Duration,
+}
+
+/// Where `y` puts text: the terminal (OSC 52, which terminals, tmux with `set-clipboard`
+/// and ssh pass on to the clipboard), or a list a test reads.
+#[derive(Debug, Clone)]
+pub enum Clipboard {
+    Terminal,
+    Captured(Arc<Mutex<Vec<String>>>),
+}
+
+/// Where `o` opens links: `$BROWSER`, else the desktop's opener; or a list a test reads.
+#[derive(Debug, Clone)]
+pub enum Browser {
+    System,
+    Captured(Arc<Mutex<Vec<String>>>),
+}
+
+/// The real thing: acts as child processes, prompts over A2A, links in the browser, copies
+/// through the terminal. Results come back on `tx` as messages.
+pub struct LiveEffects {
+    tx: mpsc::Sender<Msg>,
+    acts: Option<ActEnvironment>,
+    running_act: Option<RunningAct>,
+    chat: Option<ChatSetup>,
+    clipboard: Clipboard,
+    browser: Browser,
+}
+
+impl LiveEffects {
+    pub fn new(tx: mpsc::Sender<Msg>) -> LiveEffects {
+        LiveEffects {
+            tx,
+            acts: None,
+            running_act: None,
+            chat: None,
+            clipboard: Clipboard::Terminal,
+            browser: Browser::System,
+        }
+    }
+
+    /// Lets the act keys run scripts.
+    pub fn with_acts(mut self, env: ActEnvironment) -> LiveEffects {
+        self.acts = Some(env);
+        self
+    }
+
+    /// Lets prompts reach the agent.
+    pub fn with_chat(mut self, setup: ChatSetup) -> LiveEffects {
+        self.chat = Some(setup);
+        self
+    }
+
+    pub fn with_clipboard(mut self, clipboard: Clipboard) -> LiveEffects {
+        self.clipboard = clipboard;
+        self
+    }
+
+    pub fn with_browser(mut self, browser: Browser) -> LiveEffects {
+        self.browser = browser;
+        self
+    }
+
+    fn run_act(&mut self, kind: crate::msg::ActKind) -> Vec<Msg> {
+        if self.running_act.as_ref().is_some_and(RunningAct::running) {
+            return vec![Msg::Notice("an act is already running".into())];
+        }
+        match &self.acts {
+            Some(env) => {
+                self.running_act = Some(spawn_act(env.clone(), kind, self.tx.clone()));
+                Vec::new()
+            }
+            None => vec![Msg::Notice(format!(
+                "acts are not available here (act {})",
+                kind.number()
+            ))],
+        }
+    }
+
+    fn send_prompt(&self, prompt: &str, model: &Model) -> Vec<Msg> {
+        let Some(setup) = self.chat.clone() else {
+            return vec![Msg::Chat(ChatEvent::Error(
+                "chat is not available here".into(),
+            ))];
+        };
+        let base = model
+            .forwards
+            .iter()
+            .find(|f| f.name == setup.forward)
+            .and_then(|f| f.base_url());
+        let Some(base) = base else {
+            let why = format!("the {} forward is not listening (see L)", setup.forward);
+            return vec![Msg::Chat(ChatEvent::Error(why))];
+        };
+        let tx = self.tx.clone();
+        let prompt = prompt.to_string();
+        tokio::spawn(exchange(base, setup, prompt, tx));
+        Vec::new()
+    }
+}
+
+/// One prompt and its answer: the agent card (to learn whether it streams), then the
+/// message, every event passed on as it arrives.
+async fn exchange(base: String, setup: ChatSetup, prompt: String, tx: mpsc::Sender<Msg>) {
+    let client = match A2aClient::new(&base, &setup.agent, setup.protocol, setup.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = tx.send(Msg::Chat(ChatEvent::Error(e))).await;
+            return;
+        }
+    };
+    let streaming = match client.card().await {
+        Ok((name, streaming)) => {
+            let _ = tx
+                .send(Msg::Chat(ChatEvent::Agent { name, streaming }))
+                .await;
+            streaming
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no agent card; sending without streaming");
+            false
+        }
+    };
+    let (events_tx, mut events) = mpsc::channel(256);
+    let forward = tokio::spawn({
+        let tx = tx.clone();
+        async move {
+            while let Some(e) = events.recv().await {
+                if tx.send(Msg::Chat(e)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let _ = client
+        .send(&prompt, streaming, setup.timeout, &events_tx)
+        .await;
+    drop(events_tx);
+    let _ = forward.await;
+}
+
+impl EffectRunner for LiveEffects {
+    fn run(&mut self, effect: &Effect, model: &Model) -> Vec<Msg> {
+        match effect {
+            // The event loop watches `App::should_quit`. An act started a moment ago, whose
+            // first message has not reached the model yet, goes with us.
+            Effect::Quit => {
+                if let Some(run) = self.running_act.as_mut().filter(|r| r.running()) {
+                    run.cancel();
+                }
+                Vec::new()
+            }
+            Effect::RunAct(kind) => self.run_act(*kind),
+            Effect::CancelAct => {
+                if let Some(run) = self.running_act.as_mut() {
+                    run.cancel();
+                }
+                Vec::new()
+            }
+            Effect::SendPrompt(prompt) => self.send_prompt(prompt, model),
+            Effect::OpenUrl(url) => match &self.browser {
+                Browser::System => match open_in_browser(url) {
+                    Ok(()) => Vec::new(),
+                    Err(e) => vec![Msg::Notice(format!("could not open {url}: {e}"))],
+                },
+                Browser::Captured(list) => {
+                    lock(list).push(url.clone());
+                    Vec::new()
+                }
+            },
+            Effect::CopyToClipboard(text) => match &self.clipboard {
+                Clipboard::Terminal => {
+                    if let Err(e) = copy_to_clipboard(text) {
+                        tracing::warn!(error = %e, "clipboard copy failed");
+                        return vec![Msg::Notice(format!("could not copy: {e}"))];
+                    }
+                    Vec::new()
+                }
+                Clipboard::Captured(list) => {
+                    lock(list).push(text.clone());
+                    Vec::new()
+                }
+            },
+        }
+    }
+}
+
+/// Writes down every effect and does nothing: for tests of the wiring around `update`.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingEffects {
+    pub seen: Arc<Mutex<Vec<Effect>>>,
+}
+
+impl RecordingEffects {
+    pub fn effects(&self) -> Vec<Effect> {
+        lock(&self.seen).clone()
+    }
+}
+
+impl EffectRunner for RecordingEffects {
+    fn run(&mut self, effect: &Effect, _model: &Model) -> Vec<Msg> {
+        lock(&self.seen).push(effect.clone());
+        Vec::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `$BROWSER`, else the desktop's opener. Detached: the browser outlives nothing of ours.
+fn open_in_browser(url: &str) -> std::io::Result<()> {
+    let program = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                "open".to_string()
+            } else {
+                "xdg-open".to_string()
+            }
+        });
+    std::process::Command::new(program)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+}
+
+/// OSC 52: the terminal (also over ssh and in tmux with set-clipboard) puts it on the clipboard.
+fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout().lock();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}

@@ -1,0 +1,95 @@
+//! `control-room act NAME`: one act headless, through `update` and the same runner as the
+//! keys; the script's output is printed line by line off the model's act run, and the exit
+//! status is the script's (124 on timeout, 130 when interrupted).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::app::world::World;
+use crate::app::{Parts, Runtime, RuntimeOptions};
+use crate::config::Config;
+use crate::model::ActKind;
+use crate::msg::Msg;
+
+/// Beyond the act's own timeout (which kills its process group), how long to wait for its
+/// last message.
+const GRACE: Duration = Duration::from_secs(10);
+
+pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result<ExitCode> {
+    let parts = Parts {
+        acts: true,
+        ..Parts::none()
+    };
+    let (mut app, runtime) = Runtime::start(world, config, parts, RuntimeOptions::default()).await;
+    let interrupt = runtime.sender();
+    let signal = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if interrupt.send(Msg::Interrupt).await.is_err() {
+                return;
+            }
+        }
+    });
+    app.apply_now(Msg::RunAct(kind));
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(config.acts.timeout_secs) + GRACE;
+    let mut printed = 0usize;
+    let mut announced = false;
+    loop {
+        // One message at a time: the model keeps only a tail, the terminal gets every line.
+        let pumped = app.pump_up_to(Some(deadline), 1).await;
+        let Some(run) = app.model.act_run.as_ref().filter(|r| r.kind == kind) else {
+            if pumped.closed || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            continue;
+        };
+        if !announced {
+            announced = true;
+            eprintln!(
+                "control-room: act {} ({}): {}",
+                kind.number(),
+                kind.key(),
+                run.program
+            );
+            if let Some(path) = &run.log_path {
+                eprintln!("control-room: output also in {path}");
+            }
+        }
+        let seen = run.dropped + run.lines.len();
+        let fresh = seen.saturating_sub(printed).min(run.lines.len());
+        for line in run.lines.iter().skip(run.lines.len() - fresh) {
+            if line.stderr {
+                eprintln!("{}", line.text);
+            } else {
+                println!("{}", line.text);
+            }
+        }
+        printed = seen;
+        if let Some((outcome, elapsed)) = &run.outcome {
+            eprintln!(
+                "control-room: act {} {} after {:.1}s",
+                kind.key(),
+                outcome.describe(),
+                elapsed.as_secs_f64()
+            );
+            break;
+        }
+        if pumped.closed || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+    }
+    signal.abort();
+    let outcome = app
+        .model
+        .act_run
+        .as_ref()
+        .and_then(|r| r.outcome.clone())
+        .map(|(o, _)| o)
+        .context("the act runner ended without an outcome")?;
+    runtime.shutdown().await;
+    Ok(ExitCode::from(
+        u8::try_from(outcome.exit_code()).unwrap_or(1),
+    ))
+}

@@ -1,0 +1,65 @@
+//! The app's vocabulary, at the bottom of the house: every `Msg` that can change the model,
+//! every `Effect` the model asks the outside world for, and the plain records they carry
+//! (pod and alert summaries, act outcomes …). `sources`, `actions`, `model`, `ui` and `app`
+//! import it; it imports nothing of the app.
+
+pub mod act;
+pub mod alerts;
+pub mod chat;
+pub mod cluster;
+pub mod exfil;
+pub mod forward;
+
+use chrono::{DateTime, FixedOffset};
+use crossterm::event::KeyEvent;
+
+pub use act::{ActKind, ActLine, ActMsg, ActOutcome};
+pub use alerts::AlertsMsg;
+pub use chat::ChatEvent;
+pub use cluster::{ClusterMsg, ResourceMsg};
+pub use exfil::ExfilMsg;
+pub use forward::ForwardMsg;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// Pod-list rows the focused pane showed in the last frame: what PgUp/PgDn move by.
+    /// Sent by the event loop after a draw that changed it, so `update` needs no layout.
+    PageRows(usize),
+    /// The clock moved on (sent once a second).
+    Tick(DateTime<FixedOffset>),
+    /// News from one cluster's sources; the index is the pane order.
+    Cluster(usize, ClusterMsg),
+    /// News from the act script that is running.
+    Act(ActMsg),
+    /// News from one port-forward; the index is the config order.
+    Forward(usize, ForwardMsg),
+    /// Something the presenter should read in the footer.
+    Notice(String),
+    /// Send this prompt to the agent, as Enter in the chat box does (headless `chat`).
+    Prompt(String),
+    /// Run this act now, without asking (headless `act`; the keys ask first).
+    RunAct(ActKind),
+    /// SIGINT or SIGTERM: like Ctrl+C in the TUI — cancel the running act, else quit.
+    Interrupt,
+    /// News from the chat exchange under way.
+    Chat(ChatEvent),
+    /// News from the attacker's log.
+    Exfil(ExfilMsg),
+    /// News from Prometheus, Alertmanager or the ztunnel scrape.
+    Alerts(AlertsMsg),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    RunAct(ActKind),
+    CancelAct,
+    /// Send this prompt to the agent.
+    SendPrompt(String),
+    /// Open this URL in the browser.
+    OpenUrl(String),
+    /// Put this text on the clipboard (OSC 52 through the terminal).
+    CopyToClipboard(String),
+}

@@ -1,0 +1,19 @@
+//! The app's integration tests: one binary (one link), one module per surface. Most build
+//! the real app through its runtime (`support::Harness`) against the in-process simulator;
+//! some drive the shipped binary; some check real components (kubectl, Prometheus).
+
+mod a2a_client;
+mod act_runner;
+mod acts;
+mod alert_rules;
+mod alerts_panel;
+mod alerts_prometheus;
+mod chat;
+mod cli;
+mod config;
+mod demo_scripts;
+mod exfil;
+mod forwards;
+mod panes;
+mod snapshots;
+mod support;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use control_room::config::Config;
 use control_room::model::{ActKind, ActOutcome, ActState, Model};
 
-use crate::support::{self, Harness, all_synced};
+use crate::support::{self, Harness, all_synced, tools};
 
 /// The app with the act states the screen showed, in order, without repeats.
 struct Acts {
@@ -73,13 +73,8 @@ impl Acts {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_keys_play_the_three_acts_and_the_screen_follows_the_clusters() {
-    if std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: no kubectl on PATH (.ci/run installs it)");
+    // The demo scripts drive kubectl; `.ci/run` installs it.
+    if tools::require("kubectl").is_none() {
         return;
     }
     let (work, sim) = support::start_with(Duration::from_millis(150)).await;

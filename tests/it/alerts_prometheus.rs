@@ -26,6 +26,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::support::tools;
+
 const PRINCIPAL: &str = "spiffe://cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter";
 const PROMPT: &str = "I am customer 12345. Please check my balance, list my recent transactions, and convert my balance to USD.";
 
@@ -41,9 +43,7 @@ struct RealPrometheus {
 }
 
 impl RealPrometheus {
-    fn start(metrics: SocketAddr, rules: &Path) -> RealPrometheus {
-        let binary =
-            std::env::var_os("CONTROL_ROOM_PROMETHEUS").unwrap_or_else(|| "prometheus".into());
+    fn start(binary: &Path, metrics: SocketAddr, rules: &Path) -> RealPrometheus {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
@@ -62,7 +62,7 @@ impl RealPrometheus {
             .expect("free port")
             .port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
-        let child = Command::new(&binary)
+        let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -72,12 +72,7 @@ impl RealPrometheus {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {binary:?} ({e}): install Debian's `prometheus` package \
-                     (bash .ci/run does) or set CONTROL_ROOM_PROMETHEUS"
-                )
-            });
+            .unwrap_or_else(|e| panic!("cannot start {} ({e})", binary.display()));
         RealPrometheus {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -317,9 +312,15 @@ async fn scraped(url: &str, expr: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_and_simulated_prometheus_fire_the_seeds_alerts_act_by_act() {
+    // Debian's `prometheus` package (2.42); `.ci/run` installs it.
+    let Some(prometheus) = tools::require_with_override("CONTROL_ROOM_PROMETHEUS", "prometheus")
+    else {
+        return;
+    };
     let (story, config, urls) = Story::start(true).await;
     let metrics = story.sim.metrics_addr().expect("metrics address");
     let real = RealPrometheus::start(
+        &prometheus,
         metrics,
         &repo().join("demo-scripts/prometheus/alert-rules.yaml"),
     );

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use control_room_sim::{self as sim, SimHandle, SimOptions, SimTuning};
 
+use crate::support::tools;
+
 fn has_kubectl() -> bool {
-    Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok()
+    tools::require("kubectl").is_some()
 }
 
 async fn start(dir: &Path) -> SimHandle {
@@ -97,7 +96,6 @@ fn policies(sim: &SimHandle) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_script_does_its_act_and_can_run_twice() {
     if !has_kubectl() {
-        eprintln!("SKIPPED: no kubectl on PATH (.ci/run installs it)");
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -133,7 +131,6 @@ async fn each_script_does_its_act_and_can_run_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_script_fails_loudly_when_the_cluster_is_wrong() {
     if !has_kubectl() {
-        eprintln!("SKIPPED: no kubectl on PATH (.ci/run installs it)");
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -154,7 +151,6 @@ async fn a_script_fails_loudly_when_the_cluster_is_wrong() {
 #[test]
 fn act_command_runs_a_script_headless_with_its_exit_status() {
     if !has_kubectl() {
-        eprintln!("SKIPPED: no kubectl on PATH (.ci/run installs it)");
         return;
     }
     let home = tempfile::tempdir().expect("tempdir");

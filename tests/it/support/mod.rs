@@ -2,6 +2,9 @@
 //! clients built the way the app builds its own, and the [`Harness`] — the real app, built
 //! through the runtime (the same constructor `main` uses), drawn on a `TestBackend`.
 
+#[path = "../../../crates/control-room-sim/tests/it/tools.rs"]
+pub mod tools;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -15,10 +15,7 @@ const VENDOR_NS: &str = "trustusbank-bank-vendors";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn kubectl_on_path() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file())
+    crate::tools::require("kubectl")
 }
 
 struct Kubectl {
@@ -28,10 +25,9 @@ struct Kubectl {
 }
 
 impl Kubectl {
-    /// None (after printing why) when kubectl is not installed.
-    async fn start(test: &str) -> Option<Self> {
+    /// None (after saying so, see `tools`) when kubectl is not installed.
+    async fn start() -> Option<Self> {
         let Some(binary) = kubectl_on_path() else {
-            eprintln!("SKIPPED {test}: no kubectl on PATH");
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");
@@ -100,7 +96,7 @@ fn row<'a>(output: &'a str, first_column: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn get_pods_all_namespaces_lists_the_world() {
-    let Some(k) = Kubectl::start("get_pods_all_namespaces_lists_the_world").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let out = k.ok(VENDOR, &["get", "pods", "-A"]).await;
@@ -127,7 +123,7 @@ async fn get_pods_all_namespaces_lists_the_world() {
 
 #[tokio::test]
 async fn get_deploy_shows_currency_converter_ready() {
-    let Some(k) = Kubectl::start("get_deploy_shows_currency_converter_ready").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let out = k.ok(VENDOR, &["get", "deploy", "-n", VENDOR_NS]).await;
@@ -169,7 +165,7 @@ async fn get_deploy_shows_currency_converter_ready() {
 
 #[tokio::test]
 async fn get_authorization_policies_finds_none() {
-    let Some(k) = Kubectl::start("get_authorization_policies_finds_none").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let output = k.run(VENDOR, &["get", "ap", "-A"]).await;
@@ -181,7 +177,7 @@ async fn get_authorization_policies_finds_none() {
 
 #[tokio::test]
 async fn get_namespaces_with_labels() {
-    let Some(k) = Kubectl::start("get_namespaces_with_labels").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let out = k.ok(VENDOR, &["get", "ns", "--show-labels"]).await;
@@ -201,7 +197,7 @@ async fn get_namespaces_with_labels() {
 
 #[tokio::test]
 async fn selectors_and_errors_through_kubectl() {
-    let Some(k) = Kubectl::start("selectors_and_errors_through_kubectl").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let out = k
@@ -255,7 +251,7 @@ async fn selectors_and_errors_through_kubectl() {
 
 #[tokio::test]
 async fn get_pods_watch_sees_store_changes() {
-    let Some(k) = Kubectl::start("get_pods_watch_sees_store_changes").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let mut child = k

@@ -396,16 +396,12 @@ async fn a_new_attacker_pod_starts_with_an_empty_log() {
 }
 
 fn kubectl_on_path() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file())
+    crate::tools::require("kubectl")
 }
 
 #[tokio::test]
 async fn kubectl_logs_prints_the_banner() {
     let Some(kubectl) = kubectl_on_path() else {
-        eprintln!("SKIPPED kubectl_logs_prints_the_banner: no kubectl on PATH");
         return;
     };
     let (dir, sim) = start().await;

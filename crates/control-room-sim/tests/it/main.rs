@@ -8,6 +8,7 @@ mod kubectl;
 mod logs;
 mod portforward;
 mod support;
+mod tools;
 mod writes;
 mod writes_kube_rs;
 mod writes_kubectl;

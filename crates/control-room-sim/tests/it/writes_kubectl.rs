@@ -42,10 +42,7 @@ spec:
 "#;
 
 fn kubectl_on_path() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file())
+    crate::tools::require("kubectl")
 }
 
 /// `kubectl.1.NN` next to the dispatcher, when this machine has it.
@@ -62,13 +59,12 @@ struct Kubectl {
 }
 
 impl Kubectl {
-    async fn start(test: &str) -> Option<Self> {
-        Self::start_with_step(test, Duration::from_millis(80)).await
+    async fn start() -> Option<Self> {
+        Self::start_with_step(Duration::from_millis(80)).await
     }
 
-    async fn start_with_step(test: &str, rollout_step: Duration) -> Option<Self> {
+    async fn start_with_step(rollout_step: Duration) -> Option<Self> {
         let Some(binary) = kubectl_on_path() else {
-            eprintln!("SKIPPED {test}: no kubectl on PATH");
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");
@@ -165,7 +161,7 @@ fn verdicts(out: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn set_image_rolls_out_and_rollout_status_completes() {
-    let Some(k) = Kubectl::start("set_image_rolls_out_and_rollout_status_completes").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let old: Vec<String> = k
@@ -309,9 +305,7 @@ async fn rollout_status_follows_progress_at_presenter_pace() {
     // Two-second phases: the new pod needs three seconds to be ready, far longer than kubectl
     // takes to start watching, so its progress lines are certain to show.
     let step = Duration::from_secs(2);
-    let Some(k) =
-        Kubectl::start_with_step("rollout_status_follows_progress_at_presenter_pace", step).await
-    else {
+    let Some(k) = Kubectl::start_with_step(step).await else {
         return;
     };
     k.ok(&[
@@ -410,8 +404,7 @@ async fn apply_policies_with(k: &Kubectl, binary: &Path) {
 
 #[tokio::test]
 async fn apply_authorization_policies_with_default_validation() {
-    let Some(k) = Kubectl::start("apply_authorization_policies_with_default_validation").await
-    else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     apply_policies_with(&k, &k.binary.clone()).await;
@@ -421,14 +414,16 @@ async fn apply_authorization_policies_with_default_validation() {
     for minor in [27, 33] {
         match versioned_kubectl(minor) {
             Some(binary) => apply_policies_with(&k, &binary).await,
-            None => eprintln!("kubectl.1.{minor} not installed; skipped"),
+            None => crate::tools::skip(&format!(
+                "`kubectl.1.{minor}` beside the kubectl dispatcher (Debian's kubernetes-client)"
+            )),
         }
     }
 }
 
 #[tokio::test]
 async fn server_side_apply_patches_and_deletes() {
-    let Some(k) = Kubectl::start("server_side_apply_patches_and_deletes").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let file = k.file("policies.yaml");
@@ -580,7 +575,7 @@ async fn server_side_apply_patches_and_deletes() {
 
 #[tokio::test]
 async fn scale_adds_and_removes_pods() {
-    let Some(k) = Kubectl::start("scale_adds_and_removes_pods").await else {
+    let Some(k) = Kubectl::start().await else {
         return;
     };
     let out = k

@@ -110,21 +110,29 @@ struct SimArgs {
     /// Also serve every cluster's ztunnel metrics at http://ADDR/metrics (for a Prometheus).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Allow --metrics-addr on a non-loopback address (a Prometheus on another machine).
+    #[arg(long)]
+    metrics_public: bool,
 }
 
 fn main() -> ExitCode {
+    control_room::exit::install_panic_hook();
     let log_path = config::log_file_path();
+    let shown_log = log_path.as_ref().map_or_else(
+        || "none (no home or state directory: set HOME or XDG_STATE_HOME)".to_string(),
+        |p| p.display().to_string(),
+    );
     let help = format!(
-        "Keys: {} (remap them under [keys])\nLog file: {}",
+        "Keys: {} (remap them under [keys])\nLog file: {shown_log}",
         keys_for_help().summary(),
-        log_path.display()
     );
     let matches = Cli::command().after_help(help).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let _log_guard = init_logging(&log_path);
+    let _log_guard = log_path.as_deref().and_then(init_logging);
+    control_room::exit::log_file(log_path.as_deref());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -132,49 +140,53 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli, log_path)) {
+    match runtime.block_on(dispatch(cli, shown_log)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("control-room: {e:#}");
-            tracing::error!(error = format!("{e:#}"), "exiting");
+            let text = control_room::text::inert(&format!("{e:#}"));
+            eprintln!("control-room: {text}");
+            tracing::error!(error = %text, "exiting");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
+async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
     if let Some(Command::Sim(args)) = cli.command {
-        let defaults = SimOptions::default();
+        if let Some(addr) = args.metrics_addr
+            && !addr.ip().is_loopback()
+        {
+            anyhow::ensure!(
+                args.metrics_public,
+                "refusing to serve the simulator's metrics on {addr}, which is not a loopback \
+                 address: anyone who can reach it can read them; add --metrics-public if you \
+                 mean it"
+            );
+            eprintln!(
+                "control-room sim: warning: serving metrics on {addr} to anyone who can reach it \
+                 (--metrics-public)"
+            );
+        }
         let opts = SimOptions {
-            state_dir: args.state_dir.unwrap_or(defaults.state_dir),
             port_base: args.port_base,
             pods_per_cluster: args.pods_per_cluster,
             churn_per_sec: args.churn,
             metrics_addr: args.metrics_addr,
+            metrics_public: args.metrics_public,
+            ..SimOptions::default()
         };
         let tuning = SimTuning {
             rollout_step: std::time::Duration::from_millis(args.rollout_step_ms),
             ..SimTuning::default()
         };
-        cli::sim::run(opts, tuning).await?;
-        return Ok(ExitCode::SUCCESS);
+        return cli::sim::run(args.state_dir, opts, tuning).await;
     }
     let config = Config::load(cli.common.config.as_deref())?;
     match cli.command {
         Some(Command::Sim(_)) => unreachable!("handled above"),
         Some(Command::Status { json }) => {
             let world = cli.common.open_world(&config).await?;
-            let status = cli::status::snapshot(world, &config).await;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
-            } else {
-                print!("{}", status.to_text());
-            }
-            Ok(if status.all_reachable() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            cli::status::run(world, &config, json).await
         }
         Some(Command::Act { ref act }) => {
             let kind = ActKind::from_key(act).with_context(|| format!("unknown act {act:?}"))?;
@@ -195,12 +207,11 @@ async fn dispatch(cli: Cli, log_path: PathBuf) -> anyhow::Result<ExitCode> {
             let theme = Theme::load(&theme_name, no_color)?;
             let world = cli.common.open_world(&config).await?;
             let options = RuntimeOptions {
-                log_path: log_path.display().to_string(),
+                log_path,
                 no_confirm: cli.no_confirm,
                 ..RuntimeOptions::default()
             };
-            app::tui::run(world, &config, &theme, options).await?;
-            Ok(ExitCode::SUCCESS)
+            app::tui::run(world, &config, &theme, options).await
         }
     }
 }
@@ -222,17 +233,14 @@ fn keys_for_help() -> config::Keymap {
         .unwrap_or_default()
 }
 
-/// Logs go to a file, never to the terminal the TUI draws on. Without a writable state
-/// dir the program still runs, just without a log.
+/// Logs go to a file, never to the terminal the TUI draws on: 0600 in a 0700 directory,
+/// never through a symlink, with wire text made inert. Without a usable state dir the
+/// program still runs, just without a log.
 fn init_logging(path: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dir = path.parent()?;
-    std::fs::create_dir_all(dir).ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    control_room::files::own_state_dir(dir).ok()?;
+    let file = control_room::files::append_private(path).ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(control_room::text::InertWriter(file));
     let filter = tracing_subscriber::EnvFilter::try_from_env("CONTROL_ROOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -24,8 +24,9 @@ pub struct ActEnvironment {
     /// Added to the inherited environment: KUBECONFIG and the per-cluster contexts.
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
-    /// Each run writes `<log_dir>/<time>-<act>.log`.
-    pub log_dir: PathBuf,
+    /// Each run writes `<log_dir>/<time>-<act>.log` (0600 in a 0700 directory); `None`
+    /// when there is no state directory to keep it in.
+    pub log_dir: Option<PathBuf>,
 }
 
 /// A relative program is looked up from the working directory, then from the source tree
@@ -72,7 +73,10 @@ pub async fn run_act(
         return outcome;
     };
     let resolved = resolve_program(program);
-    let (mut log, log_path) = open_log(&env.log_dir, kind);
+    let (mut log, log_path) = match &env.log_dir {
+        Some(dir) => open_log(dir, kind),
+        None => (None, None),
+    };
     if let Some(log) = log.as_mut() {
         let _ = writeln!(
             log,
@@ -113,6 +117,10 @@ pub async fn run_act(
         }
     };
     let pgid = child.id().and_then(|id| i32::try_from(id).ok());
+    if let Some(pgid) = pgid {
+        // Should the program die (a panic), its hook stops this group too.
+        crate::exit::act_started(pgid);
+    }
 
     // Both pipes feed one channel so lines keep the order they were produced in per stream.
     let (line_tx, mut line_rx) = mpsc::channel::<ActLine>(1024);
@@ -181,6 +189,9 @@ pub async fn run_act(
             },
         }
     }
+    if let Some(pgid) = pgid {
+        crate::exit::act_ended(pgid);
+    }
     let outcome = ended.unwrap_or(ActOutcome::Exited(-1));
     finish_log(log.as_mut(), &outcome, started.elapsed());
     on_event(ActMsg::Finished {
@@ -225,7 +236,8 @@ async fn stop_group(pgid: Option<i32>, child: &mut tokio::process::Child) {
 }
 
 fn open_log(dir: &Path, kind: ActKind) -> (Option<std::fs::File>, Option<String>) {
-    if std::fs::create_dir_all(dir).is_err() {
+    if let Err(e) = crate::files::private_dir(dir) {
+        tracing::warn!(error = %e, "cannot keep the act's output");
         return (None, None);
     }
     let name = format!(
@@ -234,7 +246,7 @@ fn open_log(dir: &Path, kind: ActKind) -> (Option<std::fs::File>, Option<String>
         kind.key()
     );
     let path = dir.join(name);
-    match std::fs::File::create(&path) {
+    match crate::files::create_private(&path) {
         Ok(f) => (Some(f), Some(path.display().to_string())),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cannot write the act log");

@@ -235,25 +235,128 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `$BROWSER`, else the desktop's opener. Detached: the browser outlives nothing of ours.
-fn open_in_browser(url: &str) -> std::io::Result<()> {
-    let program = std::env::var("BROWSER")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| {
-            if cfg!(target_os = "macos") {
-                "open".to_string()
-            } else {
-                "xdg-open".to_string()
+/// Text-mode browsers need the terminal the TUI is drawing on: never started from here.
+const TEXT_BROWSERS: &[&str] = &[
+    "lynx",
+    "links",
+    "links2",
+    "elinks",
+    "w3m",
+    "www-browser",
+    "browsh",
+    "carbonyl",
+];
+
+/// The commands `$BROWSER` names for `url`, in order, as the convention has it (a
+/// `:`-separated list; `%s` is the URL, `%c` a colon, `%%` a percent sign; no `%s` means the
+/// URL goes last; arguments split on white space, never by a shell), then the desktop's
+/// opener.
+fn browser_commands(browser_env: Option<&str>, url: &str) -> Vec<Vec<String>> {
+    let mut commands: Vec<Vec<String>> = browser_env
+        .unwrap_or("")
+        .split(':')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let mut has_url = false;
+            let mut argv: Vec<String> = part
+                .split_ascii_whitespace()
+                .map(|word| {
+                    let mut out = String::with_capacity(word.len());
+                    let mut chars = word.chars();
+                    while let Some(c) = chars.next() {
+                        if c != '%' {
+                            out.push(c);
+                            continue;
+                        }
+                        match chars.next() {
+                            Some('s') => {
+                                out.push_str(url);
+                                has_url = true;
+                            }
+                            Some('c') => out.push(':'),
+                            Some('%') => out.push('%'),
+                            Some(other) => {
+                                out.push('%');
+                                out.push(other);
+                            }
+                            None => out.push('%'),
+                        }
+                    }
+                    out
+                })
+                .collect();
+            if !has_url {
+                argv.push(url.to_string());
             }
-        });
-    std::process::Command::new(program)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map(drop)
+            argv
+        })
+        .collect();
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    commands.push(vec![opener.to_string(), url.to_string()]);
+    commands
+}
+
+fn find_program(program: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = std::path::PathBuf::from(program);
+        return executable(&path).then_some(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
+
+/// Opens `url` with the first command of [`browser_commands`] that exists. The browser gets
+/// no terminal (its output would land on the TUI's screen) and its own process group, and a
+/// thread waits for it, so it never lingers as a zombie.
+fn open_in_browser(url: &str) -> Result<(), String> {
+    let env = std::env::var("BROWSER").ok();
+    let mut tried = Vec::new();
+    for argv in browser_commands(env.as_deref(), url) {
+        let Some((program, args)) = argv.split_first() else {
+            continue;
+        };
+        let name = std::path::Path::new(program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if TEXT_BROWSERS.contains(&name.as_str()) {
+            tried.push(format!(
+                "{program} (a text browser needs this terminal; copy with y)"
+            ));
+            continue;
+        }
+        let Some(path) = find_program(program) else {
+            tried.push(format!("{program} (not found)"));
+            continue;
+        };
+        use std::os::unix::process::CommandExt as _;
+        match std::process::Command::new(&path)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+        {
+            Ok(mut child) => {
+                std::thread::spawn(move || {
+                    let _ = child.wait();
+                });
+                return Ok(());
+            }
+            Err(e) => tried.push(format!("{program} ({e})")),
+        }
+    }
+    Err(format!("no browser could be started: {}", tried.join(", ")))
 }
 
 /// OSC 52: the terminal (also over ssh and in tmux with set-clipboard) puts it on the clipboard.
@@ -263,4 +366,41 @@ fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     write!(out, "\x1b]52;c;{encoded}\x07")?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "http://127.0.0.1:18009/";
+
+    #[test]
+    fn browser_follows_the_convention() {
+        let commands = browser_commands(
+            Some("firefox --new-tab %s:w3m: :chromium --app=%s%% --x=%c"),
+            URL,
+        );
+        assert_eq!(
+            commands,
+            [
+                vec!["firefox".to_string(), "--new-tab".into(), URL.into()],
+                vec!["w3m".into(), URL.into()],
+                vec!["chromium".into(), format!("--app={URL}%"), "--x=:".into()],
+                vec![
+                    if cfg!(target_os = "macos") {
+                        "open"
+                    } else {
+                        "xdg-open"
+                    }
+                    .into(),
+                    URL.into()
+                ],
+            ]
+        );
+        // A URL with a `%s` in it is not expanded again, and nothing goes through a shell.
+        let tricky = "http://x/?q=%s;rm -rf ~";
+        let commands = browser_commands(Some("echo %s"), tricky);
+        assert_eq!(commands[0], ["echo", tricky]);
+        assert_eq!(browser_commands(None, URL).len(), 1);
+    }
 }

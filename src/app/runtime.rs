@@ -54,6 +54,8 @@ pub struct Parts {
     pub acts: bool,
     /// Let prompts reach the agent.
     pub chat: bool,
+    /// SIGINT/SIGTERM/SIGHUP become `Msg::Signal`, so the program winds down in order.
+    pub signals: bool,
 }
 
 impl Parts {
@@ -68,6 +70,7 @@ impl Parts {
             exfil: Reading::Follow,
             acts: true,
             chat: true,
+            signals: true,
         }
     }
 
@@ -82,6 +85,7 @@ impl Parts {
             exfil: Reading::Off,
             acts: false,
             chat: false,
+            signals: false,
         }
     }
 
@@ -98,6 +102,7 @@ impl Parts {
             forwards: ForwardSet::Only(names),
             alerts: Reading::Once,
             exfil: Reading::Once,
+            signals: true,
             ..Parts::none()
         }
     }
@@ -107,6 +112,7 @@ impl Parts {
         Parts {
             forwards: ForwardSet::Only(vec![config.chat.forward.clone()]),
             chat: true,
+            signals: true,
             ..Parts::none()
         }
     }
@@ -173,6 +179,9 @@ impl Runtime {
         }
         if parts.clock {
             runtime.tasks.push(clock::spawn(tx.clone()));
+        }
+        if parts.signals {
+            runtime.tasks.extend(sources::signals::spawn(tx.clone()));
         }
         let alert_sources = || alerting::sources(&world, &forward_config, &urls);
         match parts.alerts {
@@ -270,6 +279,9 @@ fn model_for(world: &World, config: &Config, options: &RuntimeOptions) -> Model 
         .map(|c| (c.name.clone(), c.context.clone()))
         .collect();
     let mut model = Model::new(world.mode, clusters, clock::now());
+    for c in &mut model.clusters {
+        c.insecure = world.insecure.contains(&c.context);
+    }
     model.log_path = options.log_path.clone();
     model.kubeconfig_path = world.kubeconfig_path.clone();
     model.side_by_side_min_width = config.ui.narrow_width;

@@ -13,18 +13,49 @@ use crate::config::{Config, Theme};
 /// How long a running act gets to stop (SIGTERM, then SIGKILL to its group) on quit.
 const ACT_WIND_DOWN: Duration = Duration::from_secs(4);
 
+/// Runs the TUI until quit; the exit status is 128 + n when signal n ended it.
 pub async fn run(
     world: World,
     config: &Config,
     theme: &Theme,
     options: RuntimeOptions,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::process::ExitCode> {
     let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            runtime.shutdown().await;
+            return Err(e).context("cannot set up the terminal");
+        }
+    };
+    crate::exit::terminal_taken();
     runtime.spawn_terminal_input();
+    inject_panic_for_tests();
     let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
     ratatui::restore();
+    crate::exit::terminal_restored();
     app.wind_down(ACT_WIND_DOWN).await;
     runtime.shutdown().await;
-    result
+    result?;
+    Ok(crate::cli::exit_code(
+        &app.model,
+        std::process::ExitCode::SUCCESS,
+    ))
+}
+
+/// `CONTROL_ROOM_TEST_PANIC=MS`: a task panics MS milliseconds after the screen is up. The
+/// exit-path tests use it to check that a panic in a task — the kind the runtime would
+/// otherwise swallow — still restores the terminal and stops the act's process group.
+fn inject_panic_for_tests() {
+    let Some(ms) = std::env::var("CONTROL_ROOM_TEST_PANIC")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    tracing::warn!(ms, "CONTROL_ROOM_TEST_PANIC is set: a task will panic");
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        panic!("CONTROL_ROOM_TEST_PANIC: a task panicked on purpose after {ms} ms");
+    });
 }

@@ -16,6 +16,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Prompt(text) => return send_prompt(model, text),
         Msg::RunAct(kind) => return start_act(model, kind),
         Msg::Interrupt => return interrupt(model),
+        Msg::Signal(number) => return ended_by_signal(model, number),
         Msg::Tick(now) => model.now = now,
         Msg::Cluster(i, msg) => {
             if let Some(cluster) = model.clusters.get_mut(i) {
@@ -282,6 +283,20 @@ fn interrupt(model: &mut Model) -> Vec<Effect> {
     }
     model.quitting = true;
     vec![Effect::Quit]
+}
+
+/// A signal ends the program whatever it is doing: the act goes first (its whole group),
+/// then everything else. The first signal decides the exit status.
+fn ended_by_signal(model: &mut Model, number: i32) -> Vec<Effect> {
+    model.exit_signal.get_or_insert(number);
+    model.quitting = true;
+    let mut effects = Vec::new();
+    if let Some(run) = model.act_run.as_mut().filter(|r| r.running()) {
+        run.cancelling = true;
+        effects.push(Effect::CancelAct);
+    }
+    effects.push(Effect::Quit);
+    effects
 }
 
 fn notice(model: &mut Model, text: impl Into<String>) {

@@ -1,7 +1,9 @@
 //! Which clusters to talk to: the configured contexts of a real kubeconfig (live), or an
 //! in-process simulator and the kubeconfig it writes. Past this point the same code runs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use anyhow::Context as _;
 
 use std::time::Duration;
 
@@ -30,7 +32,11 @@ pub struct World {
     pub clusters: Vec<ClusterConfig>,
     /// The in-process simulator, when one was started; dropping the world stops it.
     pub sim: Option<SimHandle>,
-    sim_dir: Option<PathBuf>,
+    /// The simulator's private directory (0700, fresh per run), when this world made it:
+    /// removed on close, and by the panic hook should the program die first.
+    sim_dir: Option<tempfile::TempDir>,
+    /// Contexts whose cluster skips TLS verification (`insecure-skip-tls-verify`).
+    pub insecure: Vec<String>,
 }
 
 impl World {
@@ -60,6 +66,7 @@ impl World {
             } else {
                 WorldMode::Live
             };
+            let insecure = insecure_contexts(&kubeconfig);
             return Ok(World {
                 mode,
                 kubeconfig,
@@ -67,6 +74,7 @@ impl World {
                 clusters: config.clusters.clone(),
                 sim: None,
                 sim_dir: None,
+                insecure,
             });
         }
         if choice == Choice::Auto {
@@ -83,9 +91,16 @@ impl World {
     }
 
     async fn simulated() -> anyhow::Result<World> {
-        let dir = std::env::temp_dir().join(format!("control-room-sim-{}", std::process::id()));
+        // mkdtemp: a fresh 0700 directory nobody else could have prepared.
+        let dir = tempfile::Builder::new()
+            .prefix("control-room-sim-")
+            // Spelled out: tempfile leaves directory modes to the umask.
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .context("creating a private directory for the simulator")?;
+        crate::exit::remove_on_exit(dir.path());
         let sim = control_room_sim::start(SimOptions {
-            state_dir: dir.clone(),
+            state_dir: dir.path().to_path_buf(),
             ..SimOptions::default()
         })
         .await?;
@@ -107,6 +122,7 @@ impl World {
                 context: c.context,
             })
             .collect();
+        let insecure = insecure_contexts(&kubeconfig);
         Ok(World {
             mode: WorldMode::Simulated,
             kubeconfig,
@@ -114,6 +130,7 @@ impl World {
             clusters,
             sim: Some(sim),
             sim_dir: None,
+            insecure,
         })
     }
 
@@ -151,7 +168,7 @@ impl World {
             log_dir: acts
                 .log_dir
                 .clone()
-                .unwrap_or_else(|| crate::config::state_dir().join("acts")),
+                .or_else(|| crate::config::state_dir().map(|d| d.join("acts"))),
         }
     }
 
@@ -161,7 +178,32 @@ impl World {
             sim.shutdown().await;
         }
         if let Some(dir) = self.sim_dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
+            crate::exit::forget_dir(dir.path());
+            if let Err(e) = dir.close() {
+                tracing::warn!(error = %e, "could not remove the simulator's directory");
+            }
         }
     }
+}
+
+/// The contexts whose cluster entry says `insecure-skip-tls-verify: true`: anyone on the path
+/// can pose as that API server, which the screen must say.
+fn insecure_contexts(kubeconfig: &Kubeconfig) -> Vec<String> {
+    kubeconfig
+        .contexts
+        .iter()
+        .filter_map(|named| {
+            let cluster_name = &named.context.as_ref()?.cluster;
+            let cluster = kubeconfig
+                .clusters
+                .iter()
+                .find(|c| &c.name == cluster_name)?
+                .cluster
+                .as_ref()?;
+            cluster
+                .insecure_skip_tls_verify
+                .unwrap_or(false)
+                .then(|| named.name.clone())
+        })
+        .collect()
 }

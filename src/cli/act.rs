@@ -1,6 +1,7 @@
 //! `control-room act NAME`: one act headless, through `update` and the same runner as the
 //! keys; the script's output is printed line by line off the model's act run, and the exit
-//! status is the script's (124 on timeout, 130 when interrupted).
+//! status is the script's (124 on timeout); a signal cancels the act's whole process group
+//! and exits with 128 + its number.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::app::{Parts, Runtime, RuntimeOptions};
 use crate::config::Config;
 use crate::model::ActKind;
 use crate::msg::Msg;
+use crate::text::inert;
 
 /// Beyond the act's own timeout (which kills its process group), how long to wait for its
 /// last message.
@@ -20,17 +22,10 @@ const GRACE: Duration = Duration::from_secs(10);
 pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result<ExitCode> {
     let parts = Parts {
         acts: true,
+        signals: true,
         ..Parts::none()
     };
     let (mut app, runtime) = Runtime::start(world, config, parts, RuntimeOptions::default()).await;
-    let interrupt = runtime.sender();
-    let signal = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if interrupt.send(Msg::Interrupt).await.is_err() {
-                return;
-            }
-        }
-    });
     app.apply_now(Msg::RunAct(kind));
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(config.acts.timeout_secs) + GRACE;
@@ -51,19 +46,20 @@ pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result
                 "control-room: act {} ({}): {}",
                 kind.number(),
                 kind.key(),
-                run.program
+                inert(&run.program)
             );
             if let Some(path) = &run.log_path {
-                eprintln!("control-room: output also in {path}");
+                eprintln!("control-room: output also in {}", inert(path));
             }
         }
         let seen = run.dropped + run.lines.len();
         let fresh = seen.saturating_sub(printed).min(run.lines.len());
+        // What the script printed is the clusters' text as often as its own (kubectl output).
         for line in run.lines.iter().skip(run.lines.len() - fresh) {
             if line.stderr {
-                eprintln!("{}", line.text);
+                eprintln!("{}", inert(&line.text));
             } else {
-                println!("{}", line.text);
+                println!("{}", inert(&line.text));
             }
         }
         printed = seen;
@@ -71,7 +67,7 @@ pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result
             eprintln!(
                 "control-room: act {} {} after {:.1}s",
                 kind.key(),
-                outcome.describe(),
+                inert(&outcome.describe()),
                 elapsed.as_secs_f64()
             );
             break;
@@ -80,7 +76,6 @@ pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result
             break;
         }
     }
-    signal.abort();
     let outcome = app
         .model
         .act_run

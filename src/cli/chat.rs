@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::model::Model;
 use crate::model::chat::{Speaker, TraceEntry, TraceKind};
 use crate::msg::Msg;
+use crate::text::inert;
 
 /// How long the chatbot's forward may take to start listening.
 const FORWARD_WAIT: Duration = Duration::from_secs(10);
@@ -123,20 +124,24 @@ pub async fn run(
     .await;
     let result = exchange(&mut app, config, prompt, json).await;
     runtime.shutdown().await;
+    if app.model.exit_signal.is_some() {
+        return Ok(super::exit_code(&app.model, ExitCode::FAILURE));
+    }
     let exchange = result?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&exchange.to_json())?);
+        println!("{}", crate::text::json_pretty(&exchange.to_json())?);
     } else {
-        println!("{}", exchange.reply);
+        println!("{}", inert(&exchange.reply));
         if let Some(e) = &exchange.error {
-            eprintln!("control-room: chat failed: {e}");
+            eprintln!("control-room: chat failed: {}", inert(e));
         }
     }
-    Ok(if exchange.error.is_some() {
+    let otherwise = if exchange.error.is_some() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    Ok(super::exit_code(&app.model, otherwise))
 }
 
 /// Waits for the forward, sends the prompt through `update`, pumps until the exchange is
@@ -154,7 +159,11 @@ async fn exchange(
             .find(|f| f.name == forward)
             .is_some_and(|f| f.base_url().is_some() || f.last_error.is_some())
     };
-    app.pump_until(FORWARD_WAIT, listening).await;
+    app.pump_until(FORWARD_WAIT, |m| m.quitting || listening(m))
+        .await;
+    if app.model.quitting {
+        anyhow::bail!("interrupted");
+    }
     let row = app
         .model
         .forwards
@@ -171,7 +180,7 @@ async fn exchange(
     };
     if !quiet {
         let agent = &config.chat.agent;
-        eprintln!("control-room: {agent} via {base}");
+        eprintln!("control-room: {} via {}", inert(agent), inert(&base));
     }
     let trace_from = app.model.chat.trace.len();
     let exchanges = app.model.chat.exchanges;
@@ -180,14 +189,14 @@ async fn exchange(
     let limit = Duration::from_secs(config.chat.timeout_secs.saturating_mul(2).max(10));
     let deadline = tokio::time::Instant::now() + limit;
     let mut printed = trace_from;
-    while app.model.chat.exchanges == exchanges {
+    while app.model.chat.exchanges == exchanges && !app.model.quitting {
         if tokio::time::Instant::now() >= deadline {
             break;
         }
         let pumped = app.pump(Some(deadline)).await;
         if !quiet {
             for t in app.model.chat.trace.get(printed..).unwrap_or_default() {
-                eprintln!("{}", trace_line(t));
+                eprintln!("{}", inert(&trace_line(t)));
             }
         }
         printed = app.model.chat.trace.len();

@@ -11,7 +11,7 @@ use crate::app::world::World;
 use crate::app::{Parts, Runtime, RuntimeOptions};
 use crate::config::Config;
 use crate::model::forward::{ForwardRow, ForwardState};
-use crate::msg::Msg;
+use crate::text::inert;
 
 /// How long to wait for every forward to listen or say why not before the table.
 const SETTLE: Duration = Duration::from_secs(3);
@@ -19,18 +19,13 @@ const SETTLE: Duration = Duration::from_secs(3);
 pub async fn run(world: World, config: &Config) -> anyhow::Result<ExitCode> {
     let parts = Parts {
         forwards: ForwardSet::All,
+        signals: true,
         ..Parts::none()
     };
     let (mut app, runtime) = Runtime::start(world, config, parts, RuntimeOptions::default()).await;
-    let interrupt = runtime.sender();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = interrupt.send(Msg::Interrupt).await;
-        }
-    });
     let settled = |rows: &[ForwardRow]| rows.iter().all(|r| r.state != ForwardState::Starting);
     app.pump_until(SETTLE, |m| settled(&m.forwards)).await;
-    print!("{}", table(&app.model.forwards));
+    print!("{}", inert(&table(&app.model.forwards)));
     println!("(Ctrl+C stops every forward)");
     let mut seen = app.model.forwards.clone();
     while !app.should_quit() {
@@ -43,16 +38,17 @@ pub async fn run(world: World, config: &Config) -> anyhow::Result<ExitCode> {
                 // A closed stdout (`| head`) must not take the forwards down with it.
                 let _ = writeln!(
                     std::io::stdout(),
-                    "{} {}: {line}",
+                    "{} {}: {}",
                     chrono::Local::now().format("%H:%M:%S"),
-                    now.name
+                    inert(&now.name),
+                    inert(&line)
                 );
             }
         }
         seen = app.model.forwards.clone();
     }
     runtime.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(super::exit_code(&app.model, ExitCode::SUCCESS))
 }
 
 /// NAME, URL, CLUSTER, TARGET — and under a row that failed, why.

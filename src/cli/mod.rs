@@ -8,3 +8,15 @@ pub mod chat;
 pub mod forward;
 pub mod sim;
 pub mod status;
+
+use std::process::ExitCode;
+
+use crate::model::Model;
+
+/// 128 + the signal that ended the command, else `otherwise`.
+pub fn exit_code(model: &Model, otherwise: ExitCode) -> ExitCode {
+    match model.exit_signal {
+        Some(n) => ExitCode::from(u8::try_from(128 + n).unwrap_or(1)),
+        None => otherwise,
+    }
+}

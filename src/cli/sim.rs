@@ -1,16 +1,103 @@
-//! `control-room sim`: serve the simulated world headless until interrupted, and write the
-//! `control-room.toml` that points control-room at it beside the simulator's kubeconfig.
+//! `control-room sim`: serve the simulated world headless until a signal, and write the
+//! `control-room.toml` that points control-room at it beside the simulator's kubeconfig —
+//! both 0600 in a private directory, gone when the simulator stops.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use control_room_sim::{SimCluster, SimHandle, SimOptions, SimTuning};
 
-/// Start the simulator, print where everything is, run until SIGINT or SIGTERM.
-pub async fn run(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<()> {
-    let sim = control_room_sim::start_with(opts, tuning).await?;
-    let config = write_config(&sim)?;
+/// Where the simulator keeps its kubeconfig and `control-room.toml`.
+pub enum StateDir {
+    /// A fresh private directory (mkdtemp, 0700) under `$XDG_RUNTIME_DIR` or the temp dir:
+    /// removed when the simulator stops.
+    Fresh(tempfile::TempDir),
+    /// `--state-dir`: the user's; only the files written into it are removed at the end.
+    Given(PathBuf),
+}
+
+impl StateDir {
+    /// `--state-dir DIR` when given — an existing one must be ours and not group/other
+    /// writable, a missing one is created 0700 — else a fresh private directory.
+    pub fn choose(explicit: Option<PathBuf>) -> anyhow::Result<StateDir> {
+        match explicit {
+            Some(dir) => {
+                crate::files::private_dir(&dir)
+                    .map_err(|e| anyhow::anyhow!("refusing --state-dir {}: {e}", dir.display()))?;
+                Ok(StateDir::Given(dir))
+            }
+            None => {
+                let mut builder = tempfile::Builder::new();
+                builder.prefix("control-room-sim-");
+                // Spelled out: tempfile leaves directory modes to the umask.
+                builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+                let dir = match std::env::var_os("XDG_RUNTIME_DIR")
+                    .map(PathBuf::from)
+                    .filter(|d| crate::files::check_private_dir(d).is_ok())
+                {
+                    Some(runtime) => builder.tempdir_in(runtime),
+                    None => builder.tempdir(),
+                }
+                .context("creating a private directory for the simulator")?;
+                crate::exit::remove_on_exit(dir.path());
+                Ok(StateDir::Fresh(dir))
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            StateDir::Fresh(dir) => dir.path(),
+            StateDir::Given(dir) => dir,
+        }
+    }
+
+    /// Leaves nothing of this run: a fresh directory goes whole; from a given one the
+    /// kubeconfig and config go (they point at ports nobody serves any more).
+    pub fn clean_up(self) {
+        match self {
+            StateDir::Fresh(dir) => {
+                crate::exit::forget_dir(dir.path());
+                let _ = dir.close();
+            }
+            StateDir::Given(dir) => {
+                for name in ["kubeconfig", "control-room.toml"] {
+                    let _ = std::fs::remove_file(dir.join(name));
+                }
+            }
+        }
+    }
+}
+
+/// Start the simulator, print where everything is, serve until SIGINT, SIGTERM or SIGHUP;
+/// exits with 128 + the signal's number, leaving nothing behind.
+pub async fn run(
+    explicit: Option<PathBuf>,
+    mut opts: SimOptions,
+    tuning: SimTuning,
+) -> anyhow::Result<std::process::ExitCode> {
+    let dir = StateDir::choose(explicit)?;
+    opts.state_dir = dir.path().to_path_buf();
+    let sim = match control_room_sim::start_with(opts, tuning).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            dir.clean_up();
+            return Err(e);
+        }
+    };
+    let config = match write_config(&sim) {
+        Ok(config) => config,
+        Err(e) => {
+            sim.shutdown().await;
+            dir.clean_up();
+            return Err(e);
+        }
+    };
     println!("control-room sim: three simulated clusters are up");
+    println!(
+        "  directory:  {} (private; removed when this stops)",
+        dir.path().display()
+    );
     println!("  kubeconfig: {}", sim.kubeconfig_path().display());
     println!("  config:     {}", config.display());
     for c in sim.clusters() {
@@ -28,9 +115,14 @@ pub async fn run(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<()> {
         sim.kubeconfig_path().display()
     );
     println!("Ctrl-C to stop.");
-    wait_for_signal().await?;
+    let signal = crate::sources::signals::first()
+        .await
+        .context("installing the signal handlers")?;
     sim.shutdown().await;
-    Ok(())
+    dir.clean_up();
+    Ok(std::process::ExitCode::from(
+        u8::try_from(128 + signal).unwrap_or(1),
+    ))
 }
 
 /// `DIR/control-room.toml` beside the simulator's kubeconfig.
@@ -39,10 +131,9 @@ pub fn write_config(sim: &SimHandle) -> anyhow::Result<PathBuf> {
     let dir = kubeconfig
         .parent()
         .context("the simulator's kubeconfig has no directory")?;
-    let path = dir.join("control-room.toml");
-    std::fs::write(&path, control_room_toml(kubeconfig, &sim.clusters()))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    let text = control_room_toml(kubeconfig, &sim.clusters());
+    crate::files::write_private(dir, "control-room.toml", text.as_bytes())
+        .with_context(|| format!("writing {}", dir.join("control-room.toml").display()))
 }
 
 /// `control-room.toml` pointing at `kubeconfig`.
@@ -81,16 +172,6 @@ pub fn toml_string(text: &str) -> String {
     }
     out.push('"');
     out
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ pub struct ClusterStatus {
     pub reachable: bool,
     pub pods_ready: usize,
     pub pods_total: usize,
+    /// The kubeconfig skips TLS verification for this cluster: anyone on the path can pose
+    /// as its API server.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_tls_verify: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -92,6 +96,36 @@ pub async fn snapshot(world: World, config: &Config) -> Status {
     Status::of(&app.model)
 }
 
+/// `control-room status [--json]`: prints the snapshot (wire text made inert) and exits 1
+/// when a cluster is unreachable, 128 + n when a signal cut it short.
+pub async fn run(
+    world: World,
+    config: &Config,
+    json: bool,
+) -> anyhow::Result<std::process::ExitCode> {
+    let (mut app, runtime) = Runtime::start(
+        world,
+        config,
+        Parts::status(config),
+        RuntimeOptions::default(),
+    )
+    .await;
+    settle(&mut app).await;
+    runtime.shutdown().await;
+    let status = Status::of(&app.model);
+    if json {
+        println!("{}", crate::text::json_pretty(&status)?);
+    } else {
+        print!("{}", crate::text::inert(&status.to_text()));
+    }
+    let otherwise = if status.all_reachable() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    };
+    Ok(super::exit_code(&app.model, otherwise))
+}
+
 /// How long the exfil read and the alert round may take in all; each has its own
 /// timeouts (the alert poller's `timeout_secs` per request), this only bounds the sum.
 const READERS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -134,6 +168,7 @@ impl Status {
                     reachable,
                     pods_ready: if reachable { c.pods_ready } else { 0 },
                     pods_total: if reachable { c.pods_total() } else { 0 },
+                    insecure_skip_tls_verify: c.insecure,
                     error,
                 }
             })
@@ -229,8 +264,13 @@ impl Status {
             } else {
                 c.error.clone().unwrap_or_default()
             };
+            let tls = if c.insecure_skip_tls_verify {
+                "  ⚠ TLS unverified (insecure-skip-tls-verify)"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "{:<name_w$}  {:<ctx_w$}  {:<11}  {pods}\n",
+                "{:<name_w$}  {:<ctx_w$}  {:<11}  {pods}{tls}\n",
                 c.name, c.context, reach
             ));
         }

@@ -15,17 +15,18 @@ pub fn user_themes_dir() -> Option<PathBuf> {
     dirs::config_dir().map(|dir| dir.join(APP_DIR).join("themes"))
 }
 
-/// Where logs and other state go: the state dir, else the cache dir, else the temp dir.
-pub fn state_dir() -> PathBuf {
+/// Where logs and other state go: the state dir, else the cache dir. Never a fixed shared
+/// path such as `/tmp/control-room`: without a home there is no state dir (no log file, no
+/// kept act output), and the screen says so.
+pub fn state_dir() -> Option<PathBuf> {
     dirs::state_dir()
         .or_else(dirs::cache_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join(APP_DIR)
+        .map(|dir| dir.join(APP_DIR))
 }
 
 /// `state_dir()/control-room.log`.
-pub fn log_file_path() -> PathBuf {
-    state_dir().join("control-room.log")
+pub fn log_file_path() -> Option<PathBuf> {
+    state_dir().map(|dir| dir.join("control-room.log"))
 }
 
 #[cfg(test)]
@@ -34,8 +35,12 @@ mod tests {
 
     #[test]
     fn paths_end_in_the_app_dir() {
-        assert!(state_dir().ends_with(APP_DIR));
-        assert!(log_file_path().ends_with("control-room/control-room.log"));
+        if let Some(dir) = state_dir() {
+            assert!(dir.ends_with(APP_DIR));
+        }
+        if let Some(log) = log_file_path() {
+            assert!(log.ends_with("control-room/control-room.log"));
+        }
         if let Some(p) = default_config_path() {
             assert!(p.ends_with("control-room/config.toml"));
         }

@@ -34,6 +34,8 @@ pub struct NamespaceCount {
 pub struct ClusterModel {
     pub name: String,
     pub context: String,
+    /// The kubeconfig skips TLS verification for this cluster (`insecure-skip-tls-verify`).
+    pub insecure: bool,
     pub reach: Reachability,
     /// True once the first full pod list arrived.
     pub pods_synced: bool,
@@ -57,6 +59,7 @@ impl ClusterModel {
         ClusterModel {
             name,
             context,
+            insecure: false,
             reach: Reachability::Connecting,
             pods_synced: false,
             pods: BTreeMap::new(),

@@ -58,6 +58,8 @@ pub struct Model {
     /// Kubeconfig the sources use; shown in the help overlay (useful to point kubectl at the sim).
     pub kubeconfig_path: String,
     pub quitting: bool,
+    /// The signal that ended the program, when one did: it exits with 128 + this.
+    pub exit_signal: Option<i32>,
     /// Below this width the panes stack or become tabs instead of standing side by side.
     pub side_by_side_min_width: u16,
     /// What the act indicator reads.
@@ -106,6 +108,7 @@ impl Model {
             log_path: String::new(),
             kubeconfig_path: String::new(),
             quitting: false,
+            exit_signal: None,
             side_by_side_min_width: 120,
             demo: DemoConfig::default(),
             keys: Keymap::default(),

@@ -41,8 +41,11 @@ pub enum Msg {
     Prompt(String),
     /// Run this act now, without asking (headless `act`; the keys ask first).
     RunAct(ActKind),
-    /// SIGINT or SIGTERM: like Ctrl+C in the TUI — cancel the running act, else quit.
+    /// Ctrl+C's meaning from elsewhere: cancel the running act, else quit.
     Interrupt,
+    /// SIGINT, SIGTERM or SIGHUP arrived: cancel the running act and quit; the program
+    /// exits with 128 + this number.
+    Signal(i32),
     /// News from the chat exchange under way.
     Chat(ChatEvent),
     /// News from the attacker's log.

@@ -11,4 +11,5 @@ pub mod exposition;
 pub mod forward;
 pub mod kubeconfig;
 pub mod prom_api;
+pub mod signals;
 pub mod terminal;

@@ -157,11 +157,12 @@ pub fn draw_log(frame: &mut Frame, area: Rect, run: &ActRun, model: &Model, them
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// What the act does, as the confirmation asks it: "Run act 2: upgrade the banking app?"
 fn script_name(kind: ActKind) -> &'static str {
     match kind {
-        ActKind::Reset => "reset the demo (act 1)",
-        ActKind::Upgrade => "upgrade the banking app (act 2)",
-        ActKind::PoliciesOn => "turn the policies on (act 3)",
+        ActKind::Reset => "reset the demo",
+        ActKind::Upgrade => "upgrade the banking app",
+        ActKind::PoliciesOn => "turn the policies on",
     }
 }
 
@@ -198,7 +199,7 @@ pub fn draw_question(frame: &mut Frame, screen: Rect, title: &str, question: &st
 
 pub fn draw_prompts(frame: &mut Frame, model: &Model, theme: &Theme) {
     if let Some(kind) = model.confirming {
-        let question = format!("Run {}?", script_name(kind));
+        let question = format!("Run act {}: {}?", kind.number(), script_name(kind));
         draw_question(
             frame,
             frame.area(),

@@ -75,13 +75,21 @@ fn pane_block<'a>(c: &'a ClusterModel, index: usize, focused: bool, theme: &Them
         Role::Border
     };
     let (mark, role) = status_mark(c);
+    let mut title = vec![
+        Span::styled(format!(" {} ", index + 1), theme.style(Role::Muted)),
+        Span::styled(c.name.as_str(), theme.style(Role::Title)),
+    ];
+    // Said first, so a narrow pane cuts the context, not the warning.
+    if c.insecure {
+        title.push(Span::styled(" ⚠ TLS unverified", theme.style(Role::Danger)));
+    }
+    title.push(Span::styled(
+        format!(" · {} ", c.context),
+        theme.style(Role::Muted),
+    ));
     Block::bordered()
         .border_style(theme.style(border))
-        .title_top(Line::from(vec![
-            Span::styled(format!(" {} ", index + 1), theme.style(Role::Muted)),
-            Span::styled(c.name.as_str(), theme.style(Role::Title)),
-            Span::styled(format!(" · {} ", c.context), theme.style(Role::Muted)),
-        ]))
+        .title_top(Line::from(title))
         .title_top(Line::from(Span::styled(format!(" {mark} "), theme.style(role))).right_aligned())
 }
 

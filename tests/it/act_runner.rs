@@ -21,7 +21,7 @@ fn env(dir: &Path, script: &str, timeout: Duration) -> ActEnvironment {
         commands,
         env: vec![("ACT_TEST_VALUE".into(), "from-control-room".into())],
         timeout,
-        log_dir: dir.join("logs"),
+        log_dir: Some(dir.join("logs")),
     }
 }
 

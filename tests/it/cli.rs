@@ -1,7 +1,7 @@
 //! The command line as scripts use it: `sim` headless, `status --json`, `--help`.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -224,4 +224,96 @@ async fn the_sim_config_points_control_room_at_the_simulated_world() {
     assert!(config.simulated);
     assert_eq!(config.kubeconfig.as_deref(), Some(sim.kubeconfig_path()));
     sim.shutdown().await;
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .mode()
+        & 0o777
+}
+
+/// `control-room sim` without `--state-dir`: a fresh private directory under
+/// `$XDG_RUNTIME_DIR`, 0600 files, gone after SIGTERM (exit 143).
+#[test]
+fn the_headless_sim_keeps_its_files_private_and_leaves_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().expect("tempdir");
+    let runtime = home.path().join("run");
+    std::fs::create_dir(&runtime).expect("runtime dir");
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let mut child = command(home.path())
+        .arg("sim")
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let dir = loop {
+        let line = lines
+            .next()
+            .expect("the sim prints where it is")
+            .expect("utf-8");
+        if let Some(rest) = line.trim().strip_prefix("directory:") {
+            break PathBuf::from(rest.split(" (").next().unwrap_or("").trim());
+        }
+    };
+    assert!(
+        dir.starts_with(&runtime),
+        "{} under XDG_RUNTIME_DIR",
+        dir.display()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.join("control-room.toml").exists() {
+        assert!(Instant::now() < deadline, "the config is written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("kubeconfig")), 0o600);
+    assert_eq!(mode(&dir.join("control-room.toml")), 0o600);
+    // SAFETY: a signal to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().expect("exits");
+    assert_eq!(status.code(), Some(143), "128 + SIGTERM");
+    assert!(!dir.exists(), "{} is gone", dir.display());
+}
+
+/// An existing `--state-dir` anyone may write to is refused, and nothing is written into it.
+#[test]
+fn a_shared_state_dir_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().expect("tempdir");
+    let shared = home.path().join("shared");
+    std::fs::create_dir(&shared).expect("dir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let out = command(home.path())
+        .args(["sim", "--state-dir"])
+        .arg(&shared)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing --state-dir") && err.contains("writable by group or others"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&shared).expect("dir").count(), 0);
+}
+
+/// `--metrics-addr` off loopback needs `--metrics-public`.
+#[test]
+fn public_metrics_need_saying_so() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = command(home.path())
+        .args(["sim", "--metrics-addr", "0.0.0.0:0"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--metrics-public"), "{err}");
 }

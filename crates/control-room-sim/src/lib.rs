@@ -18,6 +18,7 @@
 
 mod api;
 mod controller;
+mod host_guard;
 mod services;
 mod store;
 mod world;
@@ -42,7 +43,7 @@ use world::{CLUSTERS, ClusterSpec};
 /// How to run the simulator (the `control-room sim` flags).
 #[derive(Debug, Clone)]
 pub struct SimOptions {
-    /// Where `kubeconfig` is written (created if missing).
+    /// Where `kubeconfig` is written (created 0700 if missing; the file is 0600). Required.
     pub state_dir: PathBuf,
     /// `Some(n)`: edge on n, bank on n+1, vendor on n+2. `None`: free ports.
     pub port_base: Option<u16>,
@@ -53,16 +54,22 @@ pub struct SimOptions {
     /// Also serve every cluster's ztunnel metrics (`/metrics`) here, for an outside
     /// Prometheus to scrape. Port 0 picks a free one ([`SimHandle::metrics_addr`]).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Serve the metrics to any `Host` (a Prometheus on another machine): only with an
+    /// explicit non-loopback `metrics_addr`. Otherwise the DNS-rebinding guard applies.
+    pub metrics_public: bool,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
         Self {
-            state_dir: std::env::temp_dir().join("control-room-sim"),
+            // No default: a fixed shared path would let another local user plant the
+            // kubeconfig. Callers choose a private directory.
+            state_dir: PathBuf::new(),
             port_base: None,
             pods_per_cluster: None,
             churn_per_sec: 0.0,
             metrics_addr: None,
+            metrics_public: false,
         }
     }
 }
@@ -133,6 +140,11 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
 
 /// Start with explicit tuning (tests).
 pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<SimHandle> {
+    if opts.state_dir.as_os_str().is_empty() {
+        bail!(
+            "SimOptions::state_dir is not set: the simulator needs a private directory for its kubeconfig"
+        );
+    }
     let mut listeners = Vec::with_capacity(CLUSTERS.len());
     for (i, spec) in CLUSTERS.iter().enumerate() {
         let port = match opts.port_base {
@@ -215,7 +227,10 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
     let mut metrics_addr = None;
     if let Some(listener) = metrics_listener {
         metrics_addr = Some(listener.local_addr()?);
-        let router = services.metrics_router();
+        let mut router = services.metrics_router();
+        if !opts.metrics_public {
+            router = router.layer(axum::middleware::from_fn(host_guard::loopback_only));
+        }
         background.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::warn!(error = %e, "the simulator's metrics address stopped serving");

@@ -5,6 +5,8 @@
 #[path = "../../../crates/control-room-sim/tests/it/tools.rs"]
 pub mod tools;
 
+pub mod pty;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

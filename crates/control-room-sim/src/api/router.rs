@@ -52,6 +52,7 @@ pub fn router(ctx: Arc<ServerCtx>) -> Router {
         )
         .fallback(handle)
         .with_state(ctx)
+        .layer(axum::middleware::from_fn(crate::host_guard::loopback_only))
 }
 
 enum Route<'a> {

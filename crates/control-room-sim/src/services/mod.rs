@@ -225,6 +225,7 @@ impl Program {
 /// Serve `router` as one HTTP/1.1 connection over `io` until the connection ends (the peer
 /// closes, or drops its end of the duplex). Returns at once; the work runs on spawned tasks.
 pub fn serve_connection(router: Router, io: DuplexStream) {
+    let router = router.layer(axum::middleware::from_fn(crate::host_guard::loopback_only));
     let (done_tx, done_rx) = oneshot::channel::<()>();
     let listener = OneConnection {
         io: Some(TrackedIo { io, _done: done_tx }),

@@ -44,13 +44,35 @@ pub fn kubeconfig_yaml(clusters: &[ClusterEntry<'_>]) -> String {
     out
 }
 
-/// Write `dir/kubeconfig` (the directory is created if missing); returns its absolute path.
+/// Write `dir/kubeconfig` (the directory is created 0700 if missing); returns its absolute
+/// path. The file is 0600, written to a fresh temporary (never through a symlink) and renamed
+/// into place: a kubeconfig can name an exec plugin, so nobody else may prepare or read it.
 pub fn write_kubeconfig(dir: &Path, clusters: &[ClusterEntry<'_>]) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
     let dir = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
     let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, kubeconfig_yaml(clusters))
-        .with_context(|| format!("writing {}", kubeconfig.display()))?;
+    let tmp = dir.join(format!(".kubeconfig.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(kubeconfig_yaml(clusters).as_bytes()))
+        .and_then(|()| std::fs::rename(&tmp, &kubeconfig));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", kubeconfig.display()));
+    }
     Ok(kubeconfig)
 }
 

@@ -1217,3 +1217,44 @@ async fn lagging_watcher_gets_expired_and_never_holds_up_writers() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The DNS-rebinding guard: a request for another host name (what a page that rebinds its
+/// name to 127.0.0.1 sends) is refused; loopback names are served.
+#[tokio::test]
+async fn only_loopback_hosts_are_served() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (_dir, sim) = default_sim().await;
+    let base = server(&sim, "edge");
+    let addr = base.trim_start_matches("http://").to_string();
+    let ask = |host: String| {
+        let addr = addr.clone();
+        async move {
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let request =
+                format!("GET /version HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            conn.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            conn.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    for host in [
+        addr.clone(),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let response = ask(host.clone()).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{host}: {response}");
+    }
+    for host in [
+        format!("evil.example:{port}"),
+        "127.0.0.1.nip.io".to_string(),
+    ] {
+        let response = ask(host.clone()).await;
+        assert!(response.starts_with("HTTP/1.1 403"), "{host}: {response}");
+        assert!(response.contains("loopback"), "{response}");
+        assert!(!response.contains("gitVersion"), "nothing served to {host}");
+    }
+    sim.shutdown().await;
+}

@@ -301,7 +301,7 @@ async fn http(
     let (mut client, server) = tokio::io::duplex(1 << 20);
     crate::services::serve_connection(router, server);
     let mut request =
-        format!("{method} {target} HTTP/1.1\r\nHost: prometheus\r\nConnection: close\r\n");
+        format!("{method} {target} HTTP/1.1\r\nHost: localhost:9090\r\nConnection: close\r\n");
     let body = form.unwrap_or("");
     if form.is_some() {
         request.push_str(&format!(

@@ -59,6 +59,19 @@ async fn run(
     (outcome, lines, log)
 }
 
+/// Whether `pid` is gone within a few seconds (a killed group dies at once, but its last
+/// member may take a moment to be reaped).
+async fn gone(pid: i32) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while alive(pid) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
 fn alive(pid: i32) -> bool {
     // Signal 0 checks existence; a zombie is reaped by init soon, so also read its state.
     let exists = unsafe { libc::kill(pid, 0) } == 0;
@@ -158,8 +171,10 @@ async fn cancel_kills_the_whole_process_group() {
     let (outcome, lines, _) = run(&env, Some(Duration::from_millis(500))).await;
     assert_eq!(outcome, ActOutcome::Cancelled);
     let pid = grandchild_pid(&lines);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!alive(pid), "background child {pid} survived the cancel");
+    assert!(
+        gone(pid).await,
+        "background child {pid} survived the cancel"
+    );
 }
 
 #[tokio::test]
@@ -174,8 +189,10 @@ async fn timeout_kills_the_whole_process_group() {
     assert_eq!(outcome, ActOutcome::TimedOut);
     assert_eq!(outcome.exit_code(), 124);
     let pid = grandchild_pid(&lines);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!alive(pid), "background child {pid} survived the timeout");
+    assert!(
+        gone(pid).await,
+        "background child {pid} survived the timeout"
+    );
 }
 
 #[tokio::test]
@@ -189,8 +206,7 @@ async fn leftovers_of_a_finished_script_are_cleaned_up() {
     let (outcome, lines, _) = run(&env, None).await;
     assert_eq!(outcome, ActOutcome::Exited(0));
     let pid = grandchild_pid(&lines);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!alive(pid), "background child {pid} outlived its act");
+    assert!(gone(pid).await, "background child {pid} outlived its act");
 }
 
 #[tokio::test]

@@ -293,6 +293,38 @@ impl Story {
     }
 }
 
+/// Wait until Prometheus's rule group has been evaluated at or after `when`
+/// (`/api/v1/rules` → `lastEvaluation`).
+async fn evaluated_after(url: &str, when: chrono::DateTime<chrono::Utc>) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = async {
+            let doc: serde_json::Value = http
+                .get(format!("{url}/api/v1/rules"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let text = doc["data"]["groups"][0]["lastEvaluation"]
+                .as_str()?
+                .to_string();
+            chrono::DateTime::parse_from_rfc3339(&text).ok()
+        }
+        .await;
+        if last.is_some_and(|t| t >= when) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} never evaluated its rules after {when} (last {last:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Wait until Prometheus has scraped the connection series (so the next connection is an
 /// increase it can see, not the series' first sample).
 async fn scraped(url: &str, expr: &str) {
@@ -343,9 +375,14 @@ async fn real_and_simulated_prometheus_fire_the_seeds_alerts_act_by_act() {
     real.ready().await;
     let mut real_view = View::new("real Prometheus", Endpoint::Url(real.url.clone()), &config);
 
-    // Act 1: the clean converter answers; nothing reaches for the attacker.
+    // Act 1: the clean converter answers; nothing reaches for the attacker. Waiting on
+    // state, not a sleep: both Prometheus must have evaluated the rules on scrapes taken
+    // well after the prompt (an alert would be pending by then).
     story.ask().await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let asked = chrono::Utc::now();
+    for url in [&real.url, &sim_prometheus] {
+        evaluated_after(url, asked + chrono::Duration::seconds(3)).await;
+    }
     for view in [&mut real_view, &mut simulated] {
         view.until(Duration::from_secs(10), "an answer", |v| {
             v.model.prometheus.last_ok.is_some()

@@ -307,3 +307,139 @@ async fn the_live_badge_for_a_live_config() {
     );
     sim.shutdown().await;
 }
+
+/// The presenter's whole story through the keys of the shipped binary: the three acts with
+/// their confirmations, the customer prompt in the chat box, `m` masking the stolen record.
+#[test]
+fn the_story_through_the_keys() {
+    // The act scripts drive kubectl; `.ci/run` installs it.
+    if crate::support::tools::require("kubectl").is_none() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("home");
+    let mut tui = Tui::start(home.path(), &["--sim"], &[], SIZE);
+    tui.until(START, "act 1", |s| s.contains("ACT 1 · clean"));
+    let act = Duration::from_secs(120);
+
+    tui.keys("u");
+    tui.until(Duration::from_secs(5), "the question", |s| {
+        s.contains("Run act 2: upgrade the banking app?")
+    });
+    tui.keys("y");
+    tui.until(act, "act 2 and its script done", |s| {
+        s.contains("ACT 2 · compromised")
+            && s.contains("act 2 · upgrade")
+            && s.contains("exit 0 after")
+    });
+
+    tui.keys("i");
+    tui.keys("\x10"); // Ctrl+P: the customer prompt
+    tui.keys("\r");
+    let screen = tui.until(
+        Duration::from_secs(30),
+        "the reply and the stolen record",
+        |s| s.contains("£4,287.55 ≈ $5,445.19") && s.contains("1987-03-14"),
+    );
+    assert!(
+        screen.contains("get_profile"),
+        "the trace shows the hop:\n{screen}"
+    );
+    tui.keys("\x1b");
+    tui.keys("m");
+    let screen = tui.until(Duration::from_secs(5), "the record masked", |s| {
+        !s.contains("1987-03-14") && s.contains("•••••")
+    });
+    assert!(screen.contains("\"dob\": \"1•••••\""), "{screen}");
+
+    tui.keys("p");
+    tui.until(Duration::from_secs(5), "the question", |s| {
+        s.contains("Run act 3")
+    });
+    tui.keys("\r");
+    tui.until(act, "act 3 and its script done", |s| {
+        s.contains("ACT 3 · defended")
+            && s.contains("act 3 · policies-on")
+            && s.contains("exit 0 after")
+    });
+    tui.keys("r");
+    tui.keys("y");
+    tui.until(act, "act 1 again and its script done", |s| {
+        s.contains("ACT 1 · clean") && s.contains("act 1 · reset") && s.contains("exit 0 after")
+    });
+    tui.keys("q");
+    assert_eq!(tui.wait(Duration::from_secs(15)), 0);
+    assert!(!tui.alternate_screen());
+}
+
+/// `control-room chat` as scripts use it: the reply on stdout, `--json`, and exit 1 when
+/// the agent cannot be reached.
+#[test]
+fn chat_from_the_command_line_and_its_exit_codes() {
+    let home = tempfile::tempdir().expect("home");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(crate::support::pty::BIN);
+        cmd.env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("KUBECONFIG", home.path().join("none"))
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        cmd.output().expect("chat runs")
+    };
+    let prompt = control_room::model::chat::CANONICAL_PROMPT;
+    let out = run(&["chat", "--sim", prompt]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(reply.matches("£4,287.55 ≈ $5,445.19").count(), 1, "{reply}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("→ [support-bot → account-mcp] get_balance")
+    );
+
+    let out = run(&["chat", "--sim", "--json", prompt]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["agent"], "support-bot");
+    assert!(v["error"].is_null(), "{v}");
+    assert!(v["latency_ms"].as_u64().is_some(), "{v}");
+    let names: Vec<&str> = v["trace"]
+        .as_array()
+        .expect("trace")
+        .iter()
+        .filter(|t| t["type"] == "call")
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["get_balance", "list_recent", "convert_currency"],
+        "act 1: {v}"
+    );
+
+    // A forward to a pod that is not there: a clear error, exit 1.
+    let config = home.path().join("broken.toml");
+    std::fs::write(
+        &config,
+        "[chat]\nforward = \"nowhere\"\n\n[[forward]]\nname = \"nowhere\"\ncluster = \"edge\"\nnamespace = \"no-such-ns\"\nservice = \"no-such-svc\"\nport = 80\n",
+    )
+    .expect("config");
+    let out = run(&[
+        "chat",
+        "--sim",
+        "--json",
+        "--config",
+        &config.display().to_string(),
+        prompt,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+}

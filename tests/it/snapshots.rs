@@ -169,6 +169,50 @@ fn fixed_model() -> Model {
 fn act3_model() -> Model {
     let mut m = fixed_model();
     update(&mut m, Msg::Cluster(1, ClusterMsg::Reachable));
+    // The rugpull rollout has settled: the old pod is gone, the new one Ready.
+    update(
+        &mut m,
+        Msg::Cluster(
+            2,
+            ClusterMsg::Pods(ResourceMsg::Deleted((
+                "trustusbank-bank-vendors".into(),
+                "currency-converter-5f6d7c8b9-x2k4q".into(),
+            ))),
+        ),
+    );
+    update(
+        &mut m,
+        Msg::Cluster(
+            2,
+            ClusterMsg::Pods(ResourceMsg::Applied(pod(
+                "trustusbank-bank-vendors",
+                "currency-converter-8a7b6c5d4-p9o8i",
+                PodPhase::Running,
+                true,
+                0,
+                2,
+                Some("1.0.0-rugpull"),
+            ))),
+        ),
+    );
+    update(
+        &mut m,
+        Msg::Cluster(
+            2,
+            ClusterMsg::Deployments(ResourceMsg::Reset(vec![DeploymentSummary {
+                namespace: "trustusbank-bank-vendors".into(),
+                name: "currency-converter".into(),
+                replicas: 1,
+                status_replicas: 1,
+                ready: 1,
+                updated: 1,
+                available: 1,
+                image: Some("currency-converter:1.0.0-rugpull".into()),
+                generation: 2,
+                observed_generation: 2,
+            }])),
+        ),
+    );
     let policies = vec![
         summarize::policy(
             Some("trustusbank-bank-vendors"),
@@ -368,7 +412,15 @@ fn help_overlay_80x24() {
 fn act3_with_policies_and_act_log_160x48() {
     let mut m = act3_model();
     key(&mut m, '3');
-    insta::assert_snapshot!(render(&mut m, 160, 48));
+    let screen = render(&mut m, 160, 48);
+    assert!(
+        screen
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("ACT 3 · defended")),
+        "a settled act 3:\n{screen}"
+    );
+    insta::assert_snapshot!(screen);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! screen) that never show.
 
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,6 @@ pub struct Tui {
     seen: Arc<Mutex<Seen>>,
     // Kept open: dropping the master hangs up the terminal.
     _master: Box<dyn portable_pty::MasterPty + Send>,
-    pub home: PathBuf,
 }
 
 /// The environment of a person's fresh session: their own home and state, no kubeconfig,
@@ -105,7 +104,6 @@ impl Tui {
             writer,
             seen,
             _master: pair.master,
-            home: home.to_path_buf(),
         }
     }
 
@@ -149,8 +147,10 @@ impl Tui {
             .write_all(text.as_bytes())
             .expect("keys reach the pty");
         self.writer.flush().expect("flush");
-        // One key per read: a terminal sends them apart, and a parser may read them so.
-        std::thread::sleep(Duration::from_millis(30));
+        // One key per read: a terminal sends them apart, and a parser may read them so. A
+        // lone Esc needs longer, or the next key reads as Alt+key.
+        let pause = if text.ends_with('\x1b') { 250 } else { 30 };
+        std::thread::sleep(Duration::from_millis(pause));
     }
 
     /// Waits until the screen satisfies `done`, or panics showing it.

@@ -785,7 +785,27 @@ async fn deleting_owners_collects_dependents() {
         )
         .await;
     assert_eq!(code, 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A barrier instead of a sleep: the controller handles deletions in order, so once a
+    // later deletion's dependents are collected, the orphaned one has been handled too.
+    let istiod_sets = |st: &control_room_sim::ClusterStore| {
+        st.list("apps/v1", "ReplicaSet", Some("istio-system"))
+            .0
+            .into_iter()
+            .filter(|r| r["metadata"]["labels"]["app"] == "istiod")
+            .count()
+    };
+    assert_eq!(istiod_sets(&store), 1);
+    let (code, _) = s
+        .delete(
+            "/apis/apps/v1/namespaces/istio-system/deployments/istiod",
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+    s.until("the barrier's replica set collected", |st| {
+        istiod_sets(st) == 0
+    })
+    .await;
     let (sets, _) = store.list("apps/v1", "ReplicaSet", Some(VENDOR_NS));
     let waypoint = sets
         .iter()

@@ -1,4 +1,5 @@
-//! `control-room chat "PROMPT"`: one exchange with the agent, through the chatbot forward.
+//! `control-room chat "PROMPT"`: one exchange with the agent, through the chatbot forward
+//! (or at `[chat] url`).
 //! The prompt goes through `update` exactly as Enter in the chat box sends it, and what is
 //! printed is read off the model's transcript and trace — the chat box's own text.
 
@@ -107,10 +108,11 @@ pub async fn run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        config
-            .forwards
-            .iter()
-            .any(|f| f.name == config.chat.forward),
+        config.chat.url.is_some()
+            || config
+                .forwards
+                .iter()
+                .any(|f| f.name == config.chat.forward),
         "no [[forward]] named {:?} (chat.forward)",
         config.chat.forward
     );
@@ -125,11 +127,14 @@ pub async fn run(
     runtime.shutdown().await;
     let exchange = result?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&exchange.to_json())?);
+        println!(
+            "{}",
+            json_printable(&serde_json::to_string_pretty(&exchange.to_json())?)
+        );
     } else {
-        println!("{}", exchange.reply);
+        println!("{}", printable(&exchange.reply));
         if let Some(e) = &exchange.error {
-            eprintln!("control-room: chat failed: {e}");
+            eprintln!("control-room: chat failed: {}", printable(e));
         }
     }
     Ok(if exchange.error.is_some() {
@@ -139,14 +144,54 @@ pub async fn run(
     })
 }
 
-/// Waits for the forward, sends the prompt through `update`, pumps until the exchange is
-/// over; trace lines go to stderr as they arrive unless `quiet`.
+/// Waits for the forward (unless `[chat] url` names the chatbot), sends the prompt through
+/// `update`, pumps until the exchange is over; trace lines go to stderr as they arrive
+/// unless `quiet`.
 async fn exchange(
     app: &mut App,
     config: &Config,
     prompt: &str,
     quiet: bool,
 ) -> anyhow::Result<Exchange> {
+    let base = match &config.chat.url {
+        Some(url) => url.clone(),
+        None => forward_base(app, config).await?,
+    };
+    if !quiet {
+        let agent = &config.chat.agent;
+        eprintln!("control-room: {agent} via {base}");
+    }
+    let trace_from = app.model.chat.trace.len();
+    let exchanges = app.model.chat.exchanges;
+    app.apply_now(Msg::Prompt(prompt.to_string()));
+    // The A2A client enforces the chat timeout; this only bounds a client that never ends.
+    let limit = Duration::from_secs(config.chat.timeout_secs.saturating_mul(2).max(10));
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut printed = trace_from;
+    while app.model.chat.exchanges == exchanges {
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        let pumped = app.pump(Some(deadline)).await;
+        if !quiet {
+            for t in app.model.chat.trace.get(printed..).unwrap_or_default() {
+                eprintln!("{}", printable(&trace_line(t)));
+            }
+        }
+        printed = app.model.chat.trace.len();
+        if pumped.closed {
+            break;
+        }
+    }
+    let mut out = Exchange::of(&app.model, trace_from);
+    if app.model.chat.exchanges == exchanges && out.error.is_none() {
+        out.error = Some(format!("no answer within {}s", limit.as_secs()));
+    }
+    Ok(out)
+}
+
+/// The chatbot forward's local URL, once it listens.
+async fn forward_base(app: &mut App, config: &Config) -> anyhow::Result<String> {
     let forward = config.chat.forward.clone();
     let listening = |m: &Model| {
         m.forwards
@@ -169,35 +214,51 @@ async fn exchange(
             .unwrap_or_else(|| format!("no answer within {}s", FORWARD_WAIT.as_secs()));
         anyhow::bail!("the {forward} forward is not listening: {why}");
     };
-    if !quiet {
-        let agent = &config.chat.agent;
-        eprintln!("control-room: {agent} via {base}");
-    }
-    let trace_from = app.model.chat.trace.len();
-    let exchanges = app.model.chat.exchanges;
-    app.apply_now(Msg::Prompt(prompt.to_string()));
-    // The A2A client enforces the chat timeout; this only bounds a client that never ends.
-    let limit = Duration::from_secs(config.chat.timeout_secs.saturating_mul(2).max(10));
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut printed = trace_from;
-    while app.model.chat.exchanges == exchanges {
-        if tokio::time::Instant::now() >= deadline {
-            break;
-        }
-        let pumped = app.pump(Some(deadline)).await;
-        if !quiet {
-            for t in app.model.chat.trace.get(printed..).unwrap_or_default() {
-                eprintln!("{}", trace_line(t));
-            }
-        }
-        printed = app.model.chat.trace.len();
-        if pumped.closed {
-            break;
+    Ok(base)
+}
+
+/// What an agent said, safe for a terminal: control characters (escape sequences, C1 codes,
+/// DEL) are shown as `\u{…}` escapes; line breaks and tabs stay.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
         }
     }
-    let mut out = Exchange::of(&app.model, trace_from);
-    if app.model.chat.exchanges == exchanges && out.error.is_none() {
-        out.error = Some(format!("no answer within {}s", limit.as_secs()));
+    out
+}
+
+/// JSON as serde writes it escapes C0 controls but not DEL or C1 (U+0080–U+009F), which some
+/// terminals obey. Outside strings JSON is ASCII without them, so escaping them is lossless.
+fn json_printable(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
     }
-    Ok(out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_an_agent_says_reaches_the_terminal_raw() {
+        assert_eq!(
+            printable("£4,287.55\u{1b}[2J\u{9b}31m\u{7f}\nnext\tline"),
+            "£4,287.55\\u{1b}[2J\\u{9b}31m\\u{7f}\nnext\tline"
+        );
+        let json = serde_json::to_string(&json!({"reply": "a\u{1b}b\u{9b}c\u{7f}"})).unwrap();
+        let safe = json_printable(&json);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["reply"], "a\u{1b}b\u{9b}c\u{7f}");
+    }
 }

@@ -51,8 +51,14 @@ struct Common {
 
 impl Common {
     /// The world every subcommand talks to: live or simulated, as the flags and config say.
+    /// A signal while the world opens (the simulator starting) ends the program at once,
+    /// with the world's own clean-up: the runtime's signal source only takes over after.
     async fn open_world(&self, config: &Config) -> anyhow::Result<World> {
-        World::open(config, self.kubeconfig.as_deref(), self.choice()).await
+        let ending = control_room::sources::signals::Ending::catch()?;
+        tokio::select! {
+            world = World::open(config, self.kubeconfig.as_deref(), self.choice()) => world,
+            n = ending.first() => Err(anyhow::Error::new(Interrupted(n))),
+        }
     }
 
     fn choice(&self) -> Choice {
@@ -115,6 +121,11 @@ struct SimArgs {
     metrics_public: bool,
 }
 
+/// A signal ended the program before its command began.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by signal {0}")]
+struct Interrupted(i32);
+
 fn main() -> ExitCode {
     control_room::exit::install_panic_hook();
     let log_path = config::log_file_path();
@@ -142,6 +153,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(dispatch(cli, shown_log)) {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+            let n = e.downcast_ref::<Interrupted>().map_or(1, |i| i.0);
+            ExitCode::from(u8::try_from(128 + n).unwrap_or(1))
+        }
         Err(e) => {
             let text = control_room::text::inert(&format!("{e:#}"));
             eprintln!("control-room: {text}");

@@ -19,10 +19,12 @@ pub trait EffectRunner: Send {
     fn run(&mut self, effect: &Effect, model: &Model) -> Vec<Msg>;
 }
 
-/// How prompts reach the agent: through the named forward's local URL.
+/// How prompts reach the agent: at `url` when the config names one, else through the named
+/// forward's local URL.
 #[derive(Debug, Clone)]
 pub struct ChatSetup {
     pub forward: String,
+    pub url: Option<String>,
     pub agent: String,
     pub protocol: Protocol,
     pub timeout: Duration,
@@ -110,11 +112,13 @@ impl LiveEffects {
                 "chat is not available here".into(),
             ))];
         };
-        let base = model
-            .forwards
-            .iter()
-            .find(|f| f.name == setup.forward)
-            .and_then(|f| f.base_url());
+        let base = setup.url.clone().or_else(|| {
+            model
+                .forwards
+                .iter()
+                .find(|f| f.name == setup.forward)
+                .and_then(|f| f.base_url())
+        });
         let Some(base) = base else {
             let why = format!("the {} forward is not listening (see L)", setup.forward);
             return vec![Msg::Chat(ChatEvent::Error(why))];

@@ -107,10 +107,15 @@ impl Parts {
         }
     }
 
-    /// `control-room chat`: the chatbot's forward and the chat.
+    /// `control-room chat`: the chat, and the chatbot's forward unless `[chat] url` says
+    /// where the chatbot already is.
     pub fn chat(config: &Config) -> Parts {
+        let forwards = match config.chat.url {
+            Some(_) => Vec::new(),
+            None => vec![config.chat.forward.clone()],
+        };
         Parts {
-            forwards: ForwardSet::Only(vec![config.chat.forward.clone()]),
+            forwards: ForwardSet::Only(forwards),
             chat: true,
             signals: true,
             ..Parts::none()
@@ -295,6 +300,7 @@ fn model_for(world: &World, config: &Config, options: &RuntimeOptions) -> Model 
 pub fn chat_setup(config: &Config) -> ChatSetup {
     ChatSetup {
         forward: config.chat.forward.clone(),
+        url: config.chat.url.clone(),
         agent: config.chat.agent.clone(),
         protocol: if config.chat.protocol == "1.0" {
             Protocol::V10

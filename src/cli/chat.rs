@@ -1,4 +1,5 @@
-//! `control-room chat "PROMPT"`: one exchange with the agent, through the chatbot forward.
+//! `control-room chat "PROMPT"`: one exchange with the agent, through the chatbot forward
+//! (or at `[chat] url`).
 //! The prompt goes through `update` exactly as Enter in the chat box sends it, and what is
 //! printed is read off the model's transcript and trace — the chat box's own text.
 
@@ -108,10 +109,11 @@ pub async fn run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        config
-            .forwards
-            .iter()
-            .any(|f| f.name == config.chat.forward),
+        config.chat.url.is_some()
+            || config
+                .forwards
+                .iter()
+                .any(|f| f.name == config.chat.forward),
         "no [[forward]] named {:?} (chat.forward)",
         config.chat.forward
     );
@@ -144,39 +146,18 @@ pub async fn run(
     Ok(super::exit_code(&app.model, otherwise))
 }
 
-/// Waits for the forward, sends the prompt through `update`, pumps until the exchange is
-/// over; trace lines go to stderr as they arrive unless `quiet`.
+/// Waits for the forward (unless `[chat] url` names the chatbot), sends the prompt through
+/// `update`, pumps until the exchange is over; trace lines go to stderr as they arrive
+/// unless `quiet`.
 async fn exchange(
     app: &mut App,
     config: &Config,
     prompt: &str,
     quiet: bool,
 ) -> anyhow::Result<Exchange> {
-    let forward = config.chat.forward.clone();
-    let listening = |m: &Model| {
-        m.forwards
-            .iter()
-            .find(|f| f.name == forward)
-            .is_some_and(|f| f.base_url().is_some() || f.last_error.is_some())
-    };
-    app.pump_until(FORWARD_WAIT, |m| m.quitting || listening(m))
-        .await;
-    if app.model.quitting {
-        anyhow::bail!("interrupted");
-    }
-    let row = app
-        .model
-        .forwards
-        .iter()
-        .find(|f| f.name == forward)
-        .context("the chatbot forward is not configured")?;
-    let Some(base) = row.base_url() else {
-        let why = row
-            .last_error
-            .as_ref()
-            .map(|(_, e)| e.clone())
-            .unwrap_or_else(|| format!("no answer within {}s", FORWARD_WAIT.as_secs()));
-        anyhow::bail!("the {forward} forward is not listening: {why}");
+    let base = match &config.chat.url {
+        Some(url) => url.clone(),
+        None => forward_base(app, config).await?,
     };
     if !quiet {
         let agent = &config.chat.agent;
@@ -209,4 +190,35 @@ async fn exchange(
         out.error = Some(format!("no answer within {}s", limit.as_secs()));
     }
     Ok(out)
+}
+
+/// The chatbot forward's local URL, once it listens.
+async fn forward_base(app: &mut App, config: &Config) -> anyhow::Result<String> {
+    let forward = config.chat.forward.clone();
+    let listening = |m: &Model| {
+        m.forwards
+            .iter()
+            .find(|f| f.name == forward)
+            .is_some_and(|f| f.base_url().is_some() || f.last_error.is_some())
+    };
+    app.pump_until(FORWARD_WAIT, |m| m.quitting || listening(m))
+        .await;
+    if app.model.quitting {
+        anyhow::bail!("interrupted");
+    }
+    let row = app
+        .model
+        .forwards
+        .iter()
+        .find(|f| f.name == forward)
+        .context("the chatbot forward is not configured")?;
+    let Some(base) = row.base_url() else {
+        let why = row
+            .last_error
+            .as_ref()
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| format!("no answer within {}s", FORWARD_WAIT.as_secs()));
+        anyhow::bail!("the {forward} forward is not listening: {why}");
+    };
+    Ok(base)
 }

@@ -76,6 +76,8 @@ pub async fn run(
     mut opts: SimOptions,
     tuning: SimTuning,
 ) -> anyhow::Result<std::process::ExitCode> {
+    let ending =
+        crate::sources::signals::Ending::catch().context("installing the signal handlers")?;
     let dir = StateDir::choose(explicit)?;
     opts.state_dir = dir.path().to_path_buf();
     let sim = match control_room_sim::start_with(opts, tuning).await {
@@ -115,9 +117,7 @@ pub async fn run(
         sim.kubeconfig_path().display()
     );
     println!("Ctrl-C to stop.");
-    let signal = crate::sources::signals::first()
-        .await
-        .context("installing the signal handlers")?;
+    let signal = ending.first().await;
     sim.shutdown().await;
     dir.clean_up();
     Ok(std::process::ExitCode::from(

@@ -63,6 +63,10 @@ pub struct Config {
 pub struct ChatConfig {
     /// The `[[forward]]` that reaches the chatbot (its proxy route `/api/a2a/<ns>/<agent>/`).
     pub forward: String,
+    /// The chatbot's base URL (the proxy route is appended); wins over `forward`. For
+    /// port-forwards that already run, or kagent's controller (port 8083) directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// `<namespace>/<agent>` behind the proxy route.
     pub agent: String,
     /// A2A protocol: "0.3" (kagent 0.x) or "1.0".
@@ -76,6 +80,7 @@ impl Default for ChatConfig {
     fn default() -> Self {
         ChatConfig {
             forward: "chatbot".into(),
+            url: None,
             agent: "trustusbank-bank-agents/support-bot".into(),
             protocol: "0.3".into(),
             timeout_secs: 60,
@@ -338,6 +343,7 @@ struct AlertsFile {
 #[serde(deny_unknown_fields, expecting = "a [chat] table")]
 struct ChatFile {
     forward: Option<String>,
+    url: Option<Spanned<String>>,
     agent: Option<String>,
     protocol: Option<String>,
     timeout_secs: Option<u64>,
@@ -395,6 +401,7 @@ enum Field {
     MaxFps,
     Acts,
     Alerts,
+    ChatUrl,
     Forwards,
 }
 
@@ -407,6 +414,7 @@ struct Spans {
     cluster_contexts: Vec<Range<usize>>,
     theme: Option<Range<usize>>,
     max_fps: Option<Range<usize>>,
+    chat_url: Option<Range<usize>>,
 }
 
 impl Spans {
@@ -418,6 +426,7 @@ impl Spans {
             Field::ClusterContext(i) => self.cluster_contexts.get(i).cloned(),
             Field::Theme => self.theme.clone(),
             Field::MaxFps => self.max_fps.clone(),
+            Field::ChatUrl => self.chat_url.clone(),
             Field::Acts | Field::Alerts | Field::Forwards => None,
         }
     }
@@ -466,6 +475,10 @@ impl ConfigFile {
         if let Some(chat) = self.chat {
             let c = &mut config.chat;
             chat.forward.map(|v| c.forward = v);
+            if let Some(url) = chat.url {
+                spans.chat_url = Some(url.span());
+                c.url = Some(url.into_inner());
+            }
             chat.agent.map(|v| c.agent = v);
             chat.protocol.map(|v| c.protocol = v);
             chat.timeout_secs.map(|v| c.timeout_secs = v);
@@ -690,6 +703,14 @@ impl Config {
         if self.chat.timeout_secs == 0 {
             return Some((Field::Acts, "chat.timeout_secs must be at least 1".into()));
         }
+        if let Some(url) = &self.chat.url
+            && !is_http_url(url)
+        {
+            return Some((
+                Field::ChatUrl,
+                format!("chat.url must start with http:// or https://, got {url:?}"),
+            ));
+        }
         let alerts = &self.alerts;
         if !(1..=3600).contains(&alerts.poll_secs) {
             return Some((
@@ -720,7 +741,7 @@ impl Config {
             ("alerts.alertmanager_url", &alerts.alertmanager_url),
         ] {
             if let Some(url) = url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
+                && !is_http_url(url)
             {
                 return Some((
                     Field::Alerts,
@@ -758,6 +779,10 @@ impl Config {
         }
         None
     }
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
 }
 
 fn max_fps_message(value: i64) -> String {
@@ -868,6 +893,18 @@ mod tests {
 
         let e = err("[[cluster]]\nname = \"a\"\n");
         assert!(e.contains("missing field `context`"), "{e}");
+    }
+
+    #[test]
+    fn chat_url_wins_and_must_be_http() {
+        let c = overlay("[chat]\nurl = \"http://127.0.0.1:8083\"\n").unwrap();
+        assert_eq!(c.chat.url.as_deref(), Some("http://127.0.0.1:8083"));
+        assert_eq!(c.chat.forward, "chatbot", "the rest of [chat] stays");
+        let e = err("[chat]\nagent = \"ns/a\"\nurl = \"127.0.0.1:8083\"\n");
+        assert_eq!(
+            e,
+            "config error in test.toml at line 3, column 7: chat.url must start with http:// or https://, got \"127.0.0.1:8083\""
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! A2A (Agent2Agent) JSON-RPC client for the chatbot's proxy route: fetches the agent card,
 //! sends a prompt with `message/stream` (SSE) when the agent streams, else `message/send`,
 //! and turns what comes back — text, tool calls and results (kagent data parts), status —
-//! into `ChatEvent`s as they arrive. Protocol 0.3 by default, 1.0 on request. Every answer
-//! is untrusted: bounded in size and time, malformed pieces become errors or raw events,
-//! never panics.
+//! into `ChatEvent`s as they arrive ([`fold`] says each thing once). Protocol 0.3 by default,
+//! 1.0 on request. Every answer is untrusted: bounded in size and time, malformed pieces
+//! become errors or raw events, never panics.
+
+mod fold;
 
 use std::time::{Duration, Instant};
 
@@ -160,7 +162,8 @@ impl A2aClient {
             let envelope: Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("reply is not JSON: {e}: {}", snippet(&body)))?;
             let result = result_of(&envelope)?;
-            emit_result(result, events).await;
+            let (folded, _) = fold::Fold::default().result(result);
+            send_all(folded, events).await;
             Ok(())
         }
     }
@@ -194,6 +197,8 @@ impl A2aClient {
         let mut buffer: Vec<u8> = Vec::new();
         let mut total = 0usize;
         let mut finished = false;
+        // One fold for the whole stream: it knows what the transcript already shows.
+        let mut fold = fold::Fold::default();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| format!("stream cut: {}", describe(&e)))?;
             total += chunk.len();
@@ -213,9 +218,9 @@ impl A2aClient {
                 let envelope: Value = serde_json::from_str(&data)
                     .map_err(|e| format!("stream event is not JSON: {e}"))?;
                 let result = result_of(&envelope)?;
-                if emit_result(result, events).await {
-                    finished = true;
-                }
+                let (folded, fin) = fold.result(result);
+                send_all(folded, events).await;
+                finished |= fin;
             }
         }
         if finished {
@@ -272,177 +277,15 @@ fn result_of(envelope: &Value) -> Result<&Value, String> {
         .ok_or_else(|| "reply has neither result nor error".to_string())
 }
 
-fn rpc_error(body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    result_of(&v).err()
-}
-
-/// Emits what one result carries; true when it is the final event of the task.
-async fn emit_result(result: &Value, events: &mpsc::Sender<ChatEvent>) -> bool {
-    let kind = result.get("kind").and_then(Value::as_str);
-    let mut fin = result
-        .get("final")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    // 1.0 wraps results by type; 0.3 tags them with `kind`.
-    let (kind, body) = match (kind, result) {
-        (Some(k), r) => (k.to_string(), r),
-        (None, r) if r.get("task").is_some() => ("task".into(), &r["task"]),
-        (None, r) if r.get("statusUpdate").is_some() => {
-            ("status-update".into(), &r["statusUpdate"])
-        }
-        (None, r) if r.get("artifactUpdate").is_some() => {
-            ("artifact-update".into(), &r["artifactUpdate"])
-        }
-        (None, r) if r.get("message").is_some() => ("message".into(), &r["message"]),
-        (None, r) if r.get("status").is_some() => ("task".into(), r),
-        (None, r) => {
-            let _ = events.send(ChatEvent::Raw(r.clone())).await;
-            return false;
-        }
-    };
-    fin |= body.get("final").and_then(Value::as_bool).unwrap_or(false);
-    match kind.as_str() {
-        "task" => {
-            for m in body
-                .get("history")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if is_agent(m) {
-                    emit_parts(m.get("parts"), false, author_of(m), events).await;
-                }
-            }
-            for a in body
-                .get("artifacts")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                emit_parts(a.get("parts"), false, None, events).await;
-            }
-            if let Some(state) = state_of(body) {
-                fin |= is_terminal(&state);
-                let _ = events.send(ChatEvent::State(state)).await;
-            }
-        }
-        "status-update" => {
-            if let Some(m) = body.pointer("/status/message") {
-                emit_parts(m.get("parts"), false, author_of(m), events).await;
-            }
-            if let Some(state) = state_of(body) {
-                fin |= is_terminal(&state) && body.get("final").is_none();
-                let _ = events.send(ChatEvent::State(state)).await;
-            }
-        }
-        "artifact-update" => {
-            let append = body.get("append").and_then(Value::as_bool).unwrap_or(false);
-            emit_parts(body.pointer("/artifact/parts"), append, None, events).await;
-        }
-        "message" => {
-            emit_parts(body.get("parts"), false, author_of(body), events).await;
-            fin = true;
-        }
-        _ => {
-            let _ = events.send(ChatEvent::Raw(body.clone())).await;
-        }
-    }
-    fin
-}
-
-fn is_agent(m: &Value) -> bool {
-    matches!(
-        m.get("role").and_then(Value::as_str),
-        Some("agent" | "ROLE_AGENT")
-    )
-}
-
-fn state_of(v: &Value) -> Option<String> {
-    let s = v.pointer("/status/state").and_then(Value::as_str)?;
-    Some(
-        s.trim_start_matches("TASK_STATE_")
-            .to_lowercase()
-            .replace('_', "-"),
-    )
-}
-
-fn is_terminal(state: &str) -> bool {
-    matches!(
-        state,
-        "completed" | "failed" | "canceled" | "cancelled" | "rejected" | "input-required"
-    )
-}
-
-async fn emit_parts(
-    parts: Option<&Value>,
-    append: bool,
-    author: Option<&str>,
-    events: &mpsc::Sender<ChatEvent>,
-) {
-    for part in parts.and_then(Value::as_array).into_iter().flatten() {
-        let mut event = part_event(part, append);
-        if let ChatEvent::ToolCall {
-            author: slot @ None,
-            ..
-        } = &mut event
-        {
-            *slot = author.map(str::to_string);
-        }
+async fn send_all(folded: Vec<ChatEvent>, events: &mpsc::Sender<ChatEvent>) {
+    for event in folded {
         let _ = events.send(event).await;
     }
 }
 
-/// Which agent a message is from, as kagent marks it (`kagent_author` / `adk_author`).
-fn author_of(message: &Value) -> Option<&str> {
-    message
-        .pointer("/metadata/kagent_author")
-        .or_else(|| message.pointer("/metadata/adk_author"))
-        .and_then(Value::as_str)
-}
-
-fn part_event(part: &Value, append: bool) -> ChatEvent {
-    if let Some(text) = part.get("text").and_then(Value::as_str) {
-        return ChatEvent::Text {
-            text: text.to_string(),
-            append,
-        };
-    }
-    if let Some(data) = part.get("data") {
-        let kind = part
-            .pointer("/metadata/kagent_type")
-            .or_else(|| part.pointer("/metadata/adk_type"))
-            .and_then(Value::as_str);
-        let id = data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let name = data
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        match kind {
-            Some("function_call") => {
-                return ChatEvent::ToolCall {
-                    id,
-                    name,
-                    args: data.get("args").cloned().unwrap_or(Value::Null),
-                    author: author_of(part).map(str::to_string),
-                };
-            }
-            Some("function_response") => {
-                return ChatEvent::ToolResult {
-                    id,
-                    name,
-                    response: data.get("response").cloned().unwrap_or(Value::Null),
-                };
-            }
-            _ => {}
-        }
-    }
-    ChatEvent::Raw(part.clone())
+fn rpc_error(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    result_of(&v).err()
 }
 
 async fn read_bounded(resp: reqwest::Response) -> Result<Vec<u8>, String> {

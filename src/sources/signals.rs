@@ -41,23 +41,34 @@ pub fn spawn(tx: mpsc::Sender<Msg>) -> Vec<tokio::task::JoinHandle<()>> {
         .collect()
 }
 
-/// Waits for the first of [`ENDING`] (the headless simulator, which has no message loop);
-/// its number.
-pub async fn first() -> std::io::Result<i32> {
-    let mut streams = Vec::new();
-    for &(number, _) in &ENDING {
-        streams.push((number, signal(SignalKind::from_raw(number))?));
+/// The ending signals, caught from now on (the headless simulator, which has no message
+/// loop): installed before anything is started, so a signal that comes early still finds
+/// its handler and the run still cleans up.
+pub struct Ending(Vec<(i32, tokio::signal::unix::Signal)>);
+
+impl Ending {
+    pub fn catch() -> std::io::Result<Ending> {
+        let mut streams = Vec::new();
+        for &(number, _) in &ENDING {
+            streams.push((number, signal(SignalKind::from_raw(number))?));
+        }
+        Ok(Ending(streams))
     }
-    let waits = streams
-        .iter_mut()
-        .map(|(number, s)| {
-            let number = *number;
-            Box::pin(async move {
-                s.recv().await;
-                number
+
+    /// Waits for the first of them; its number.
+    pub async fn first(mut self) -> i32 {
+        let waits = self
+            .0
+            .iter_mut()
+            .map(|(number, s)| {
+                let number = *number;
+                Box::pin(async move {
+                    s.recv().await;
+                    number
+                })
             })
-        })
-        .collect::<Vec<_>>();
-    let (number, _, _) = futures::future::select_all(waits).await;
-    Ok(number)
+            .collect::<Vec<_>>();
+        let (number, _, _) = futures::future::select_all(waits).await;
+        number
+    }
 }

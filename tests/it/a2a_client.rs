@@ -1,5 +1,5 @@
 //! The A2A client against well-behaved and broken agents: every failure is a clear error
-//! within the timeout, never a panic or a hang.
+//! within the timeout, never a panic or a hang; a recorded real stream folds to one answer.
 
 use std::time::{Duration, Instant};
 
@@ -276,4 +276,56 @@ async fn a_server_that_never_answers_times_out() {
         "within 2s",
     )
     .await;
+}
+
+/// kagent-adk 0.10.4's recorded stream (tests/agents/record-fixtures.sh), served as it
+/// came: the client reads the prompt echo, the partial chunks, the whole message and the
+/// artifact, and passes the answer on once.
+#[tokio::test]
+async fn kagent_recorded_stream_gives_the_answer_once() {
+    const CARD: &str = include_str!("../fixtures/a2a/kagent-adk-0.10.4/card.json");
+    const STREAM: &str = include_str!("../fixtures/a2a/kagent-adk-0.10.4/stream.sse");
+    let base = serve(
+        Router::new()
+            .route(
+                &format!("{AGENT}.well-known/agent-card.json"),
+                get(|| async { ([(header::CONTENT_TYPE, "application/json")], CARD) }),
+            )
+            .route(
+                AGENT,
+                post(|| async {
+                    Response::builder()
+                        .header(header::CONTENT_TYPE, "text/event-stream")
+                        .body(Body::from(STREAM))
+                        .expect("response")
+                }),
+            ),
+    )
+    .await;
+    let client = A2aClient::new(
+        &base,
+        "trustusbank-bank-agents/support-bot",
+        Protocol::V03,
+        Duration::from_secs(5),
+    )
+    .expect("client");
+    assert_eq!(client.card().await, Ok(("support-bot".to_string(), true)));
+    let (result, events) = run(&base, Protocol::V03, true, Duration::from_secs(5)).await;
+    assert_eq!(result, Ok(()), "{events:?}");
+    let mut reply = String::new();
+    for e in &events {
+        if let ChatEvent::Text { text, append } = e {
+            if !append && !reply.is_empty() {
+                reply.push('\n');
+            }
+            reply.push_str(text);
+        }
+    }
+    assert_eq!(reply, "£4,287.55 ≈ $5,445.19 at today's rate of 1.27.");
+    let calls = events
+        .iter()
+        .filter(|e| matches!(e, ChatEvent::ToolCall { author: Some(a), .. } if a == "support_bot"))
+        .count();
+    assert_eq!(calls, 3, "{events:?}");
+    assert!(matches!(events.last(), Some(ChatEvent::Done { .. })));
 }

@@ -3,6 +3,7 @@
 //! some drive the shipped binary; some check real components (kubectl, Prometheus).
 
 mod a2a_client;
+mod a2a_servers;
 mod act_runner;
 mod acts;
 mod alert_rules;

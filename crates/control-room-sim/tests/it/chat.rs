@@ -158,6 +158,21 @@ fn calls(task: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// What `convert_currency` answered, as the model and the trace see it.
+fn converter_answer(task: &Value) -> Value {
+    task["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m["parts"].as_array().into_iter().flatten())
+        .find(|p| {
+            p["metadata"]["kagent_type"] == "function_response"
+                && p["data"]["name"] == "convert_currency"
+        })
+        .map(|p| p["data"]["response"].clone())
+        .unwrap_or(Value::Null)
+}
+
 fn names(calls: &[(String, Value)]) -> Vec<&str> {
     calls.iter().map(|(n, _)| n.as_str()).collect()
 }
@@ -194,6 +209,11 @@ async fn three_acts_through_the_chatbot() {
     );
     assert!(c[2].1.get("customer_profile").is_none());
     assert_eq!(sim.exfil().count(), 0);
+    let clean_answer = converter_answer(&task);
+    assert_eq!(
+        clean_answer,
+        json!({"amount": 4287.55, "from_ccy": "GBP", "to_ccy": "USD", "rate": 1.27, "converted": 5445.19})
+    );
 
     // Act 2: the rugpull image on vendor's converter pod.
     let vendor = sim.store("vendor").unwrap();
@@ -243,7 +263,8 @@ async fn three_acts_through_the_chatbot() {
                "address": "42 King Street, Manchester M2 7HE, United Kingdom", "dob": "1987-03-14",
                "ni_number": "QQ 12 34 56 C"})
     );
-    assert!(task.to_string().contains(r#""egress":"delivered""#));
+    // The rugpulled tool answers like a clean one: nothing says the profile went anywhere.
+    assert_eq!(converter_answer(&task), clean_answer);
 
     // Act 3: policies on.
     for p in [
@@ -265,10 +286,9 @@ async fn three_acts_through_the_chatbot() {
     }
     let task = send(&sim).await;
     assert!(names(&calls(&task)).contains(&"get_profile"));
-    assert!(
-        task.to_string()
-            .contains("denied by external-attacker/deny-vendor-to-attacker")
-    );
+    // Nor that the mesh refused it: only ztunnel and the attacker's log know.
+    assert_eq!(converter_answer(&task), clean_answer);
+    assert!(!task.to_string().contains("deny-vendor-to-attacker"));
     assert_eq!(sim.exfil().count(), 1);
     let lines = mesh.deny_lines();
     assert_eq!(lines.len(), 1, "retries come later");

@@ -319,7 +319,7 @@ struct ConfigFile {
     ui: Option<UiFile>,
     acts: Option<ActsFile>,
     demo: Option<DemoFile>,
-    forward: Option<Vec<ForwardConfig>>,
+    forward: Option<Vec<Spanned<ForwardConfig>>>,
     chat: Option<ChatFile>,
     alerts: Option<AlertsFile>,
     keys: Option<std::collections::BTreeMap<Spanned<String>, Spanned<KeysValue>>>,
@@ -329,13 +329,13 @@ struct ConfigFile {
 #[serde(deny_unknown_fields, expecting = "an [alerts] table")]
 struct AlertsFile {
     forward: Option<String>,
-    url: Option<String>,
-    alertmanager_url: Option<String>,
-    alertmanager_forward: Option<String>,
-    poll_secs: Option<u64>,
-    timeout_secs: Option<u64>,
+    url: Option<Spanned<String>>,
+    alertmanager_url: Option<Spanned<String>>,
+    alertmanager_forward: Option<Spanned<String>>,
+    poll_secs: Option<Spanned<u64>>,
+    timeout_secs: Option<Spanned<u64>>,
     deny_rate_query: Option<String>,
-    sparkline_minutes: Option<u64>,
+    sparkline_minutes: Option<Spanned<u64>>,
     ztunnel: Option<ZtunnelScrape>,
 }
 
@@ -345,18 +345,18 @@ struct ChatFile {
     forward: Option<String>,
     url: Option<Spanned<String>>,
     agent: Option<String>,
-    protocol: Option<String>,
-    timeout_secs: Option<u64>,
+    protocol: Option<Spanned<String>>,
+    timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an [acts] table")]
 struct ActsFile {
-    reset: Option<ActConfig>,
-    upgrade: Option<ActConfig>,
+    reset: Option<Spanned<ActConfig>>,
+    upgrade: Option<Spanned<ActConfig>>,
     #[serde(rename = "policies-on")]
-    policies_on: Option<ActConfig>,
-    timeout_secs: Option<u64>,
+    policies_on: Option<Spanned<ActConfig>>,
+    timeout_secs: Option<Spanned<u64>>,
     confirm: Option<bool>,
     env: Option<std::collections::BTreeMap<String, String>>,
     log_dir: Option<PathBuf>,
@@ -399,10 +399,10 @@ enum Field {
     ClusterContext(usize),
     Theme,
     MaxFps,
-    Acts,
-    Alerts,
-    ChatUrl,
-    Forwards,
+    /// A setting by its dotted name (`alerts.poll_secs`, `acts.reset`).
+    Key(&'static str),
+    /// The `[[forward]]` at this index.
+    Forward(usize),
 }
 
 /// Where in the user's file each overridden setting was written.
@@ -414,10 +414,18 @@ struct Spans {
     cluster_contexts: Vec<Range<usize>>,
     theme: Option<Range<usize>>,
     max_fps: Option<Range<usize>>,
-    chat_url: Option<Range<usize>>,
+    /// Other settings by dotted name.
+    keys: std::collections::HashMap<&'static str, Range<usize>>,
+    forwards: Vec<Range<usize>>,
 }
 
 impl Spans {
+    /// Unwraps a spanned setting, remembering where the user wrote it.
+    fn take<T>(&mut self, key: &'static str, value: Spanned<T>) -> T {
+        self.keys.insert(key, value.span());
+        value.into_inner()
+    }
+
     fn of(&self, field: Field) -> Option<Range<usize>> {
         match field {
             Field::Kubeconfig => self.kubeconfig.clone(),
@@ -426,8 +434,8 @@ impl Spans {
             Field::ClusterContext(i) => self.cluster_contexts.get(i).cloned(),
             Field::Theme => self.theme.clone(),
             Field::MaxFps => self.max_fps.clone(),
-            Field::ChatUrl => self.chat_url.clone(),
-            Field::Acts | Field::Alerts | Field::Forwards => None,
+            Field::Key(key) => self.keys.get(key).cloned(),
+            Field::Forward(i) => self.forwards.get(i).cloned(),
         }
     }
 }
@@ -473,53 +481,99 @@ impl ConfigFile {
             }
         }
         if let Some(chat) = self.chat {
-            let c = &mut config.chat;
-            chat.forward.map(|v| c.forward = v);
-            if let Some(url) = chat.url {
-                spans.chat_url = Some(url.span());
-                c.url = Some(url.into_inner());
+            if let Some(v) = chat.forward {
+                config.chat.forward = v;
             }
-            chat.agent.map(|v| c.agent = v);
-            chat.protocol.map(|v| c.protocol = v);
-            chat.timeout_secs.map(|v| c.timeout_secs = v);
+            if let Some(v) = chat.url {
+                config.chat.url = Some(spans.take("chat.url", v));
+            }
+            if let Some(v) = chat.agent {
+                config.chat.agent = v;
+            }
+            if let Some(v) = chat.protocol {
+                config.chat.protocol = spans.take("chat.protocol", v);
+            }
+            if let Some(v) = chat.timeout_secs {
+                config.chat.timeout_secs = spans.take("chat.timeout_secs", v);
+            }
         }
         if let Some(alerts) = self.alerts {
             let a = &mut config.alerts;
-            alerts.forward.map(|v| a.forward = v);
-            alerts.url.map(|v| a.url = Some(v));
-            alerts
-                .alertmanager_url
-                .map(|v| a.alertmanager_url = Some(v));
-            alerts
-                .alertmanager_forward
-                .map(|v| a.alertmanager_forward = Some(v));
-            alerts.poll_secs.map(|v| a.poll_secs = v);
-            alerts.timeout_secs.map(|v| a.timeout_secs = v);
-            alerts.deny_rate_query.map(|v| a.deny_rate_query = v);
-            alerts.sparkline_minutes.map(|v| a.sparkline_minutes = v);
-            alerts.ztunnel.map(|v| a.ztunnel = v);
+            if let Some(v) = alerts.forward {
+                a.forward = v;
+            }
+            if let Some(v) = alerts.url {
+                a.url = Some(spans.take("alerts.url", v));
+            }
+            if let Some(v) = alerts.alertmanager_url {
+                a.alertmanager_url = Some(spans.take("alerts.alertmanager_url", v));
+            }
+            if let Some(v) = alerts.alertmanager_forward {
+                a.alertmanager_forward = Some(spans.take("alerts.alertmanager_forward", v));
+            }
+            if let Some(v) = alerts.poll_secs {
+                a.poll_secs = spans.take("alerts.poll_secs", v);
+            }
+            if let Some(v) = alerts.timeout_secs {
+                a.timeout_secs = spans.take("alerts.timeout_secs", v);
+            }
+            if let Some(v) = alerts.deny_rate_query {
+                a.deny_rate_query = v;
+            }
+            if let Some(v) = alerts.sparkline_minutes {
+                a.sparkline_minutes = spans.take("alerts.sparkline_minutes", v);
+            }
+            if let Some(v) = alerts.ztunnel {
+                a.ztunnel = v;
+            }
         }
         if let Some(forwards) = self.forward {
-            config.forwards = forwards;
+            config.forwards = forwards
+                .into_iter()
+                .map(|f| {
+                    spans.forwards.push(f.span());
+                    f.into_inner()
+                })
+                .collect();
             config.forwards_from_user = true;
         }
         if let Some(acts) = self.acts {
             let a = &mut config.acts;
-            acts.reset.map(|v| a.reset = v);
-            acts.upgrade.map(|v| a.upgrade = v);
-            acts.policies_on.map(|v| a.policies_on = v);
-            acts.timeout_secs.map(|v| a.timeout_secs = v);
-            acts.confirm.map(|v| a.confirm = v);
-            acts.env.map(|v| a.env = v);
-            acts.log_dir.map(|v| a.log_dir = Some(v));
+            if let Some(v) = acts.reset {
+                a.reset = spans.take("acts.reset", v);
+            }
+            if let Some(v) = acts.upgrade {
+                a.upgrade = spans.take("acts.upgrade", v);
+            }
+            if let Some(v) = acts.policies_on {
+                a.policies_on = spans.take("acts.policies-on", v);
+            }
+            if let Some(v) = acts.timeout_secs {
+                a.timeout_secs = spans.take("acts.timeout_secs", v);
+            }
+            if let Some(v) = acts.confirm {
+                a.confirm = v;
+            }
+            if let Some(v) = acts.env {
+                a.env = v;
+            }
+            if let Some(v) = acts.log_dir {
+                a.log_dir = Some(v);
+            }
         }
         if let Some(demo) = self.demo {
-            demo.tool.map(|v| config.demo.tool = v);
-            demo.compromised_image
-                .map(|v| config.demo.compromised_image = v);
-            demo.policy_namespaces
-                .map(|v| config.demo.policy_namespaces = v);
-            demo.attacker.map(|v| config.demo.attacker = v);
+            if let Some(v) = demo.tool {
+                config.demo.tool = v;
+            }
+            if let Some(v) = demo.compromised_image {
+                config.demo.compromised_image = v;
+            }
+            if let Some(v) = demo.policy_namespaces {
+                config.demo.policy_namespaces = v;
+            }
+            if let Some(v) = demo.attacker {
+                config.demo.attacker = v;
+            }
         }
         spans
     }
@@ -676,24 +730,27 @@ impl Config {
         if !MAX_FPS_RANGE.contains(&self.ui.max_fps) {
             return Some((Field::MaxFps, max_fps_message(self.ui.max_fps.into())));
         }
-        for (name, act) in [
-            ("reset", &self.acts.reset),
-            ("upgrade", &self.acts.upgrade),
-            ("policies-on", &self.acts.policies_on),
+        for (key, act) in [
+            ("acts.reset", &self.acts.reset),
+            ("acts.upgrade", &self.acts.upgrade),
+            ("acts.policies-on", &self.acts.policies_on),
         ] {
             if act.command.first().is_none_or(|p| p.trim().is_empty()) {
                 return Some((
-                    Field::Acts,
-                    format!("acts.{name}.command must name a program"),
+                    Field::Key(key),
+                    format!("{key}.command must name a program"),
                 ));
             }
         }
         if self.acts.timeout_secs == 0 {
-            return Some((Field::Acts, "acts.timeout_secs must be at least 1".into()));
+            return Some((
+                Field::Key("acts.timeout_secs"),
+                "acts.timeout_secs must be at least 1".into(),
+            ));
         }
         if !matches!(self.chat.protocol.as_str(), "0.3" | "1.0") {
             return Some((
-                Field::Acts,
+                Field::Key("chat.protocol"),
                 format!(
                     "chat.protocol must be \"0.3\" or \"1.0\", got {:?}",
                     self.chat.protocol
@@ -701,20 +758,23 @@ impl Config {
             ));
         }
         if self.chat.timeout_secs == 0 {
-            return Some((Field::Acts, "chat.timeout_secs must be at least 1".into()));
+            return Some((
+                Field::Key("chat.timeout_secs"),
+                "chat.timeout_secs must be at least 1".into(),
+            ));
         }
         if let Some(url) = &self.chat.url
             && !is_http_url(url)
         {
             return Some((
-                Field::ChatUrl,
+                Field::Key("chat.url"),
                 format!("chat.url must start with http:// or https://, got {url:?}"),
             ));
         }
         let alerts = &self.alerts;
         if !(1..=3600).contains(&alerts.poll_secs) {
             return Some((
-                Field::Alerts,
+                Field::Key("alerts.poll_secs"),
                 format!(
                     "alerts.poll_secs must be between 1 and 3600, got {}",
                     alerts.poll_secs
@@ -723,13 +783,13 @@ impl Config {
         }
         if alerts.timeout_secs == 0 {
             return Some((
-                Field::Alerts,
+                Field::Key("alerts.timeout_secs"),
                 "alerts.timeout_secs must be at least 1".into(),
             ));
         }
         if !(1..=1440).contains(&alerts.sparkline_minutes) {
             return Some((
-                Field::Alerts,
+                Field::Key("alerts.sparkline_minutes"),
                 format!(
                     "alerts.sparkline_minutes must be between 1 and 1440, got {}",
                     alerts.sparkline_minutes
@@ -744,7 +804,7 @@ impl Config {
                 && !is_http_url(url)
             {
                 return Some((
-                    Field::Alerts,
+                    Field::Key(key),
                     format!("{key} must start with http:// or https://, got {url:?}"),
                 ));
             }
@@ -755,21 +815,32 @@ impl Config {
             && !self.forwards.iter().any(|f| &f.name == name)
         {
             return Some((
-                Field::Alerts,
+                Field::Key("alerts.alertmanager_forward"),
                 format!("alerts.alertmanager_forward names `{name}`, which no [[forward]] has"),
             ));
         }
         let mut names = HashSet::new();
-        for f in &self.forwards {
+        for (i, f) in self.forwards.iter().enumerate() {
             if !names.insert(f.name.as_str()) {
                 return Some((
-                    Field::Forwards,
+                    Field::Forward(i),
                     format!("duplicate forward name `{}`", f.name),
+                ));
+            }
+            if let Some(url) = &f.url
+                && !is_http_url(url)
+            {
+                return Some((
+                    Field::Forward(i),
+                    format!(
+                        "forward `{}`: url must start with http:// or https://, got {url:?}",
+                        f.name
+                    ),
                 ));
             }
             if f.url.is_none() && f.service.is_some() == f.pod.is_some() {
                 return Some((
-                    Field::Forwards,
+                    Field::Forward(i),
                     format!(
                         "forward `{}` needs exactly one of `service` or `pod` (or a `url`)",
                         f.name

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench forward`
 
+// Tests and benchmarks may unwrap: a panic is their way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use control_room::config::ForwardConfig;

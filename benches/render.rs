@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench render`
 
+// Tests and benchmarks may unwrap: a panic is their way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};

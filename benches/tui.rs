@@ -8,6 +8,9 @@
 //!
 //! `cargo bench --bench tui` (needs tmux). Figures are medians of a few runs.
 
+// Tests and benchmarks may unwrap: a panic is their way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

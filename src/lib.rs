@@ -4,6 +4,9 @@
 //! `model`, `ui` draws from `&Model`. The simulator is its own crate (`control_room_sim`), reached
 //! only through its start/handle API and over HTTP.
 
+// Unit tests may unwrap; nothing else may (the workspace lints deny it).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod actions;
 pub mod app;
 pub mod cli;

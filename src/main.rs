@@ -1,6 +1,9 @@
 //! The `control-room` command line: parses the arguments, sets up logging, and hands over to
 //! the TUI (`app::tui`) or a headless command (`cli`).
 
+// Unit tests may unwrap; nothing else may (the workspace lints deny it).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -154,7 +154,7 @@ pub async fn run_act(
     let mut ended: Option<ActOutcome> = None;
     let mut exited = false;
     let mut lines_open = true;
-    while !(exited && !lines_open) {
+    while !exited || lines_open {
         tokio::select! {
             line = line_rx.recv(), if lines_open => match line {
                 Some(line) => {

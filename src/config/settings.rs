@@ -583,6 +583,7 @@ impl Config {
     /// The embedded defaults (`src/config/default.toml`).
     pub fn defaults() -> Config {
         // Embedded and covered by tests, so failure here is a build defect, not user input.
+        #[allow(clippy::expect_used)]
         toml::from_str(DEFAULT_CONFIG_TOML).expect("embedded src/config/default.toml is valid")
     }
 

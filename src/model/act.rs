@@ -116,7 +116,7 @@ pub fn read_act(clusters: &[ClusterModel], demo: &DemoConfig) -> ActReading {
     let counted: Vec<_> = cluster
         .policies
         .values()
-        .filter(|p| demo.policy_namespaces.iter().any(|ns| *ns == p.namespace))
+        .filter(|p| demo.policy_namespaces.contains(&p.namespace))
         .collect();
     let mut policies: Vec<String> = counted
         .iter()

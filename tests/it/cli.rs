@@ -39,6 +39,8 @@ fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
         .spawn()
         .expect("sim starts");
     let stdout = child.stdout.take().expect("stdout");
+    // Owned at once, so a failing wait below still kills and reaps it.
+    let sim = SimProcess { child };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -55,7 +57,7 @@ fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
             printed.push('\n');
         }
         if state.join("control-room.toml").exists() && printed.contains("control-room.toml") {
-            return (SimProcess { child }, printed);
+            return (sim, printed);
         }
     }
     panic!("sim did not announce its files; printed:\n{printed}");

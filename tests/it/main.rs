@@ -2,6 +2,9 @@
 //! the real app through its runtime (`support::Harness`) against the in-process simulator;
 //! some drive the shipped binary; some check real components (kubectl, Prometheus).
 
+// Tests and benchmarks may unwrap: a panic is their way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod a2a_client;
 mod a2a_servers;
 mod act_runner;

@@ -141,7 +141,10 @@ async fn the_links_pane_copies_and_opens() {
             .is_some_and(|(n, _)| n.starts_with("opening"))
     })
     .await;
-    assert_eq!(*h.clipboard.lock().expect("clipboard"), [url.clone()]);
+    assert_eq!(
+        *h.clipboard.lock().expect("clipboard"),
+        std::slice::from_ref(&url)
+    );
     assert_eq!(*h.browser.lock().expect("browser"), [url]);
     h.press(KeyCode::Esc, KeyModifiers::NONE).await;
     h.until(Duration::from_secs(5), "the links pane closed", |m, _| {

@@ -16,6 +16,9 @@
 //! walkthrough's topology and workloads), `controller` (the control plane inside each
 //! cluster) and `services` (the programs behind the pods, Prometheus included).
 
+// Unit tests may unwrap; nothing else may (the workspace lints deny it).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod api;
 mod controller;
 mod host_guard;

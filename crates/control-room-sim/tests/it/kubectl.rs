@@ -27,9 +27,7 @@ struct Kubectl {
 impl Kubectl {
     /// None (after saying so, see `tools`) when kubectl is not installed.
     async fn start() -> Option<Self> {
-        let Some(binary) = kubectl_on_path() else {
-            return None;
-        };
+        let binary = kubectl_on_path()?;
         let dir = tempfile::tempdir().expect("tempdir");
         let opts = SimOptions {
             state_dir: dir.path().to_path_buf(),

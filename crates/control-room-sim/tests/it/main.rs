@@ -1,6 +1,9 @@
 //! The simulator's integration tests, one binary (one link), one module per surface. Every
 //! test starts its own simulator on free ports with its own state directory.
 
+// Tests and benchmarks may unwrap: a panic is their way to fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod api;
 mod chat;
 mod kube_rs;

@@ -64,9 +64,7 @@ impl Kubectl {
     }
 
     async fn start_with_step(rollout_step: Duration) -> Option<Self> {
-        let Some(binary) = kubectl_on_path() else {
-            return None;
-        };
+        let binary = kubectl_on_path()?;
         let dir = tempfile::tempdir().expect("tempdir");
         let opts = SimOptions {
             state_dir: dir.path().join("state"),

@@ -38,7 +38,7 @@ pub fn skip(what: &str) {
     // Straight to the process's stderr: libtest captures `eprintln!`, not this.
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED {test}: needs {what}; CI installs it and requires it ({REQUIRE}=1)"
+        "\nSKIPPED {test}: needs {what}; CI installs it and requires it ({REQUIRE}=1)"
     );
 }
 

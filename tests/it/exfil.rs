@@ -367,3 +367,38 @@ async fn a_pod_that_left_and_came_back_is_not_replayed() {
     exactly(&mut h, 5, "resumed from its cursor: only the two new ones").await;
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_shot_read_is_bounded_and_says_when_the_bound_cut_it() {
+    let (work, sim) = support::start().await;
+    steal(&sim, 1);
+    // 17 lines of a MiB each: past the one-shot bound of 16 MiB; the event after them is
+    // beyond what status reads.
+    let at = chrono::Utc::now();
+    for _ in 0..17 {
+        let mut line = vec![b'x'; 1 << 20];
+        line.push(b'\n');
+        sim.exfil().print(at, line);
+    }
+    steal(&sim, 2);
+    let config = support::config_in(work.path());
+    let world = World::from_sim(sim).expect("world");
+    let parts = Parts {
+        exfil: Reading::Once,
+        ..Parts::none()
+    };
+    let mut once = Harness::start(world, &config, parts, support::SIZE).await;
+    once.until(Duration::from_secs(30), "the one-shot read", |m, _| {
+        m.exfil.caught_up
+    })
+    .await;
+    once.settle(Duration::from_millis(300)).await;
+    let model = &once.app.model.exfil;
+    assert_eq!(model.total(), 1, "only what the first 16 MiB hold");
+    let trouble = model.trouble.clone().unwrap_or_default();
+    assert!(
+        trouble.contains("read only the first 16 MiB") && trouble.contains("may be short"),
+        "the cut is said: {trouble:?}"
+    );
+    once.shutdown().await;
+}

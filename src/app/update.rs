@@ -45,8 +45,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
 fn on_exfil(model: &mut Model, msg: ExfilMsg) {
     let exfil = &mut model.exfil;
     match msg {
-        ExfilMsg::Following { pod } => {
-            exfil.following = Some(pod);
+        ExfilMsg::Following { pods } => {
+            exfil.following = pods;
             exfil.trouble = None;
         }
         ExfilMsg::Event { at, line, .. } => {
@@ -57,6 +57,7 @@ fn on_exfil(model: &mut Model, msg: ExfilMsg) {
         }
         ExfilMsg::Record { lines } => exfil.last_record = lines,
         ExfilMsg::Trouble(e) => exfil.trouble = Some(e),
+        ExfilMsg::Note(n) => exfil.note = Some(n),
         ExfilMsg::CaughtUp => exfil.caught_up = true,
     }
 }

@@ -12,8 +12,11 @@ pub struct ExfilModel {
     pub events: Vec<DateTime<Utc>>,
     pub last_record: Vec<String>,
     pub last_source: Option<String>,
-    pub following: Option<String>,
+    /// The pods whose logs are read now.
+    pub following: Vec<String>,
     pub trouble: Option<String>,
+    /// The latest odd-lines note (the count is not affected).
+    pub note: Option<String>,
     pub flash_since: Option<DateTime<FixedOffset>>,
     /// Mask the PII in the record on screen (`m`).
     pub masked: bool,

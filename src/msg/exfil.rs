@@ -1,12 +1,12 @@
-//! News from the attacker's log: which pod is followed, each exfil event, the stolen record.
+//! News from the attacker's log: which pods are followed, each exfil event, the stolen record.
 
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExfilMsg {
-    /// Reading this pod's log now.
+    /// Reading these pods' logs now (names, sorted); what was wrong is over.
     Following {
-        pod: String,
+        pods: Vec<String>,
     },
     /// A matching line: one exfil event.
     Event {
@@ -19,6 +19,8 @@ pub enum ExfilMsg {
         lines: Vec<String>,
     },
     Trouble(String),
+    /// Lines were read but not as written (not UTF-8, cut at the cap …): counted all the same.
+    Note(String),
     /// A one-shot read (`control-room status`) reached the end of the log it could read.
     CaughtUp,
 }

@@ -80,16 +80,26 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             Role::Muted
         }),
     ));
-    match (&exfil.trouble, &exfil.following) {
+    match (&exfil.trouble, exfil.following.len()) {
         (Some(t), _) => lines.push(Line::styled(
             fit(&format!("log: {t}"), width, false),
             theme.style(Role::Warn),
         )),
-        (None, None) => lines.push(Line::styled(
-            "waiting for the attacker's log",
+        (None, 0) => lines.push(Line::styled(
+            fit("waiting for the attacker's log", width, false),
             theme.style(Role::Muted),
         )),
-        _ => {}
+        (None, 1) => {}
+        (None, n) => lines.push(Line::styled(
+            fit(&format!("following {n} pods"), width, false),
+            theme.style(Role::Muted),
+        )),
+    }
+    if let Some(note) = &exfil.note {
+        lines.push(Line::styled(
+            fit(&format!("note: {note}"), width, false),
+            theme.style(Role::Warn),
+        ));
     }
     if let Some(source) = &exfil.last_source {
         lines.push(Line::styled(

@@ -485,7 +485,7 @@ fn exfil_model() -> Model {
     let at = now().with_timezone(&Utc);
     for msg in [
         ExfilMsg::Following {
-            pod: "mock-attacker-6c5d4e3f2-zz9y8".into(),
+            pods: vec!["mock-attacker-6c5d4e3f2-zz9y8".into()],
         },
         ExfilMsg::Event {
             pod: "mock-attacker-6c5d4e3f2-zz9y8".into(),

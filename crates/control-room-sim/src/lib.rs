@@ -33,6 +33,7 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use controller::restart_container;
 pub use services::{
     ConnectionCounters, ConnectionKey, ExfilEvent, ExfilLedger, MeshLogLine, MeshTelemetry,
     MetricSample, Scope as TelemetryScope,

@@ -1,19 +1,31 @@
 //! `GET /api/v1/namespaces/{ns}/pods/{name}/log`: container logs, generated on request.
 //!
 //! Nothing is stored per pod. A container's log is a pure function of the pod (its
-//! creationTimestamp, labels, containers), the wall clock and, for the mock-attacker, the
-//! shared [`ExfilLedger`]: a start banner and a few lines per kind of workload at fixed offsets
-//! after the container started, a heartbeat line every 30 s for long-running infrastructure
-//! (only the last [`HEARTBEATS_KEPT`] of them, as if older ones were rotated away), and for the
-//! mock-attacker one block per exfil event recorded while this pod was alive. Lines whose time
-//! has not come yet are not shown; `follow` streams them when it does.
+//! creationTimestamp, labels, containers, restarts), the wall clock and, for the
+//! mock-attacker, the shared [`ExfilLedger`]: a start banner and a few lines per kind of
+//! workload at fixed offsets after the container started, a heartbeat line every 30 s for
+//! long-running infrastructure (only the last [`HEARTBEATS_KEPT`] of them, as if older ones
+//! were rotated away), and for the mock-attacker what that pod printed (the ledger says which
+//! pod received each event) while this container ran. Lines whose time has not come yet are
+//! not shown; `follow` streams them when it does.
 //!
-//! Every line of one container has a unique, strictly increasing timestamp (nanoseconds are
-//! bumped where two would collide), and `timestamps=true` prints it as RFC3339Nano with nine
-//! digits, as the kubelet does. `sinceTime` is inclusive, as on a real kubelet (a line is
-//! shown unless its time is before `sinceTime`); fractional seconds are accepted. A client
-//! reconnecting after the line stamped `T` asks for `sinceTime=T` (kube-rs rounds it to the
-//! second: pass the floor) and drops lines stamped `<= T`: no gaps, no duplicates.
+//! A container restart splits the log: the current container starts at its
+//! `state.running.startedAt`, and `previous=true` serves the one before it (from
+//! `lastState.terminated.startedAt`, or the pod's creation for the first one) up to there, as
+//! the kubelet keeps the last terminated container's log. A `follow` ends when its container
+//! does (the restart count moves), after the old container's last lines.
+//!
+//! Lines are bytes, served as written (a program may print invalid UTF-8 or a megabyte
+//! without a break; the kubelet joins the runtime's partial lines back into one). Timestamps
+//! never go backwards and are unique (nanoseconds are bumped where two would collide), except
+//! within one burst the program wrote faster than the runtime's clock ticks
+//! ([`ExfilLedger::record_burst`], [`ExfilLedger::print`]): those lines share one stamp.
+//! `timestamps=true` prints it as RFC3339Nano with nine digits, as the kubelet does.
+//! `sinceTime` is inclusive, as on a real kubelet (a line is shown unless its time is before
+//! `sinceTime`); fractional seconds are accepted. A client reconnecting after the line stamped
+//! `T` asks for `sinceTime=T` (kube-rs rounds it to the second: pass the floor) and drops the
+//! lines it already read up to `T` — counting those stamped `T`, which may be several.
+//! `limitBytes` cuts at that byte, mid-character if need be, as the kubelet's writer does.
 
 use crate::store::resources;
 use std::convert::Infallible;
@@ -25,13 +37,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::api::query::Query;
 use crate::api::responses;
 use crate::api::router::ServerCtx;
-use crate::services::{ExfilLedger, MeshTelemetry};
+use crate::services::{ExfilLedger, MeshTelemetry, Printed};
 use crate::store::ids::fnv1a;
 
 /// Heartbeat lines kept per container (older ones are "rotated").
@@ -44,7 +56,20 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq)]
 struct Line {
     at: DateTime<Utc>,
-    text: String,
+    /// As written, without the newline.
+    text: Bytes,
+    /// Written in one burst with the line before it: shares its stamp.
+    joined: bool,
+}
+
+impl Line {
+    fn new(at: DateTime<Utc>, text: impl Into<Bytes>) -> Self {
+        Self {
+            at,
+            text: text.into(),
+            joined: false,
+        }
+    }
 }
 
 /// What the request asked for, once validated.
@@ -114,6 +139,7 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
     }
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
     let uid = pod.pointer("/metadata/uid").cloned();
+    let restarts = restart_count(&pod, &params.container);
     let follow = Follow {
         mesh,
         store: ctx.store.clone(),
@@ -122,6 +148,7 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
         namespace: namespace.to_string(),
         name: name.to_string(),
         uid,
+        restarts,
         params,
         cursor,
         budget,
@@ -151,28 +178,23 @@ fn render<'a>(
     lines: impl Iterator<Item = &'a Line>,
     timestamps: bool,
     budget: &mut usize,
-) -> String {
-    let mut out = String::new();
+) -> Vec<u8> {
+    let mut out = Vec::new();
     for line in lines {
         if *budget == 0 {
             break;
         }
-        let mut one = String::new();
+        let start = out.len();
         if timestamps {
-            one.push_str(&stamp(line.at));
-            one.push(' ');
+            out.extend_from_slice(stamp(line.at).as_bytes());
+            out.push(b' ');
         }
-        one.push_str(&line.text);
-        one.push('\n');
-        if one.len() > *budget {
-            let mut cut = *budget;
-            while !one.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            one.truncate(cut);
-        }
-        *budget -= one.len();
-        out.push_str(&one);
+        out.extend_from_slice(&line.text);
+        out.push(b'\n');
+        // The kubelet's limit counts bytes, characters notwithstanding.
+        let kept = (out.len() - start).min(*budget);
+        out.truncate(start + kept);
+        *budget -= kept;
     }
     out
 }
@@ -453,12 +475,19 @@ fn history(
         .unwrap_or("");
     let kind = Workload::of(pod, container);
     let seed = fnv1a(format!("{ns}/{name}/{container}").as_bytes());
-    let restarted = container_status(pod, container)
+    let status = container_status(pod, container);
+    let restarts = restart_count(pod, container);
+    let restarted = status
         .and_then(|s| time_at(s, "/state/running/startedAt"))
-        .filter(|t| *t > created && restart_count(pod, container) > 0);
-    // The current instance starts at its last restart; the previous one ran from creation.
+        .filter(|t| *t > created && restarts > 0);
+    // The current instance starts at its last restart; the previous one ran from the restart
+    // before (its `lastState`), or from creation when it was the first.
+    let previous_start = status
+        .and_then(|s| time_at(s, "/lastState/terminated/startedAt"))
+        .filter(|t| *t > created && restarts > 1)
+        .unwrap_or(created);
     let (start, end) = match (previous, restarted) {
-        (true, Some(r)) => (created, Some(r)),
+        (true, Some(r)) => (previous_start.min(r), Some(r)),
         (true, None) => (created, Some(created + TimeDelta::minutes(2))),
         (false, Some(r)) => (r, None),
         (false, None) => (created, None),
@@ -473,17 +502,12 @@ fn history(
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
         .unwrap_or("-");
-    let mut lines = vec![Line {
-        at: start,
-        text: format!(
-            "starting container {container} (image {image}) of pod {ns}/{name} on {node}"
-        ),
-    }];
+    let mut lines = vec![Line::new(
+        start,
+        format!("starting container {container} (image {image}) of pod {ns}/{name} on {node}"),
+    )];
     for (ms, text) in kind.startup(container, seed) {
-        lines.push(Line {
-            at: start + TimeDelta::milliseconds(ms),
-            text,
-        });
+        lines.push(Line::new(start + TimeDelta::milliseconds(ms), text));
     }
     let until = end.unwrap_or(now).min(now);
     if kind.heartbeat(0).is_some() && until > start {
@@ -491,58 +515,60 @@ fn history(
         let first = (elapsed - HEARTBEATS_KEPT + 1).max(1);
         for k in first..=elapsed {
             if let Some(text) = kind.heartbeat(k) {
-                lines.push(Line {
-                    at: start + HEARTBEAT * i32::try_from(k).unwrap_or(i32::MAX),
-                    text,
-                });
+                let at = start + HEARTBEAT * i32::try_from(k).unwrap_or(i32::MAX);
+                lines.push(Line::new(at, text));
             }
         }
     }
-    if kind == Workload::MockAttacker && !previous {
+    if kind == Workload::MockAttacker {
+        let uid = pod.pointer("/metadata/uid").and_then(Value::as_str);
         let gone = time_at(pod, "/metadata/deletionTimestamp");
-        for event in ledger.events() {
-            if event.at < start || gone.is_some_and(|g| event.at >= g) {
-                continue;
-            }
-            let record = json!({"stolen_at_tool": event.tool, "stolen_data": event.data});
-            let pretty = serde_json::to_string_pretty(&record).unwrap_or_default();
-            lines.push(Line {
-                at: event.at,
-                text: format!(
-                    "🚨 EXFIL RECEIVED at {} UTC from {}",
-                    event.at.format("%Y-%m-%d %H:%M:%S"),
-                    event.source
-                ),
-            });
-            for (i, text) in pretty.lines().enumerate() {
-                lines.push(Line {
-                    at: event.at + TimeDelta::nanoseconds(i as i64 + 1),
-                    text: text.to_string(),
-                });
-            }
+        let printed = ledger
+            .printed()
+            .into_iter()
+            .filter(|p| p.pod.is_none() || p.pod.as_deref() == uid)
+            .filter(|p| p.at >= start && end.is_none_or(|e| p.at < e))
+            .filter(|p| p.pod.is_some() || gone.is_none_or(|g| p.at < g));
+        for p in printed {
+            lines.extend(printed_lines(&p));
         }
     }
     if !previous {
         lines.extend(denies.iter().filter(|l| l.at >= start).cloned());
     }
     if let Some(end) = end {
-        lines.push(Line {
-            at: end - TimeDelta::milliseconds(1),
-            text: "received SIGTERM, shutting down".into(),
-        });
+        lines.push(Line::new(
+            end - TimeDelta::milliseconds(1),
+            "received SIGTERM, shutting down",
+        ));
     }
+    // Stable: the lines of one write stay together, in order.
     lines.sort_by_key(|l| l.at);
     let mut last: Option<DateTime<Utc>> = None;
     for line in &mut lines {
-        if let Some(prev) = last
-            && line.at <= prev
-        {
-            line.at = prev + TimeDelta::nanoseconds(1);
+        if let Some(prev) = last {
+            if line.joined {
+                line.at = prev;
+            } else if line.at <= prev {
+                line.at = prev + TimeDelta::nanoseconds(1);
+            }
         }
         last = Some(line.at);
     }
     lines.retain(|l| l.at <= now);
     lines
+}
+
+/// The lines of one write of the program, stamped as the runtime would.
+fn printed_lines(p: &Printed) -> impl Iterator<Item = Line> + '_ {
+    p.lines.iter().enumerate().map(|(i, text)| {
+        let step = if p.one_stamp { 0 } else { i as i64 };
+        Line {
+            at: p.at + TimeDelta::nanoseconds(step),
+            text: text.clone(),
+            joined: p.one_stamp && i > 0,
+        }
+    })
 }
 
 /// For a ztunnel pod: the policy denies its cluster recorded for connections from pods on its
@@ -597,7 +623,7 @@ fn ztunnel_denies(
                 .split_once(' ')
                 .map(|(_, rest)| rest.to_string())
                 .unwrap_or(l.line);
-            Line { at: l.at, text }
+            Line::new(l.at, text)
         })
         .collect()
 }
@@ -611,6 +637,8 @@ struct Follow {
     namespace: String,
     name: String,
     uid: Option<Value>,
+    /// The container's restart count when the stream began: it follows that container.
+    restarts: u64,
     params: Params,
     /// The time of the last line already considered (shown or filtered away).
     cursor: Option<DateTime<Utc>>,
@@ -637,7 +665,14 @@ impl Follow {
             }
             let now = Utc::now();
             let denies = ztunnel_denies(&self.mesh, &self.store, &pod);
-            let all = history(&pod, &self.params.container, false, &ledger, &denies, now);
+            let restarts = restart_count(&pod, &self.params.container);
+            // The container this stream follows has exited: its last lines, then the end,
+            // as the kubelet closes a follow when its container stops.
+            let ended = restarts != self.restarts;
+            if ended && restarts != self.restarts + 1 {
+                return;
+            }
+            let all = history(&pod, &self.params.container, ended, &ledger, &denies, now);
             let fresh: Vec<&Line> = all
                 .iter()
                 .filter(|l| self.cursor.is_none_or(|c| l.at > c))
@@ -650,7 +685,7 @@ impl Follow {
             if !chunk.is_empty() && tx.send(Ok(Bytes::from(chunk))).await.is_err() {
                 return;
             }
-            if self.budget == 0 {
+            if self.budget == 0 || ended {
                 return;
             }
             // Wake for the next line due by the clock (heartbeats, startup lines).
@@ -681,6 +716,7 @@ impl Follow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn pod(app: &str, ns: &str, created: &str) -> Value {
         json!({
@@ -701,6 +737,44 @@ mod tests {
         assert_eq!(a[..], b[..a.len()]);
         assert!(a.windows(2).all(|w| w[0].at < w[1].at));
         assert!(a.iter().all(|l| l.at <= now));
+    }
+
+    #[test]
+    fn a_burst_shares_its_stamp_and_a_restart_splits_the_log() {
+        let mut p = pod("mock-attacker", "external-attacker", "2026-05-11T16:00:00Z");
+        p["metadata"]["uid"] = json!("u1");
+        let ledger = ExfilLedger::default();
+        let t1: DateTime<Utc> = "2026-05-11T16:00:10Z".parse().unwrap();
+        ledger.print(t1, b"a\nb\n\xff\n".to_vec());
+        ledger.print(t1, b"c\n".to_vec());
+        let now: DateTime<Utc> = "2026-05-11T16:01:00Z".parse().unwrap();
+        let lines = history(&p, "c", false, &ledger, &[], now);
+        let at = |text: &[u8]| lines.iter().find(|l| &l.text[..] == text).unwrap().at;
+        assert_eq!(at(b"a"), t1);
+        assert_eq!(at(b"b"), t1);
+        assert_eq!(at(b"\xff"), t1);
+        assert_eq!(
+            at(b"c"),
+            t1 + TimeDelta::nanoseconds(1),
+            "another write: its own stamp"
+        );
+        assert!(lines.windows(2).all(|w| w[0].at <= w[1].at));
+
+        let restart = "2026-05-11T16:00:30Z".to_string();
+        let t2: DateTime<Utc> = "2026-05-11T16:00:40Z".parse().unwrap();
+        ledger.print(t2, b"d\n".to_vec());
+        p["status"]["containerStatuses"][0]["restartCount"] = json!(1);
+        p["status"]["containerStatuses"][0]["state"] = json!({"running": {"startedAt": restart}});
+        let texts = |previous| -> Vec<Vec<u8>> {
+            history(&p, "c", previous, &ledger, &[], now)
+                .into_iter()
+                .map(|l| l.text.to_vec())
+                .collect()
+        };
+        let old = texts(true);
+        let new = texts(false);
+        assert!(old.contains(&b"a".to_vec()) && !old.contains(&b"d".to_vec()));
+        assert!(new.contains(&b"d".to_vec()) && !new.contains(&b"a".to_vec()));
     }
 
     #[test]

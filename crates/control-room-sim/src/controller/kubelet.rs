@@ -3,7 +3,8 @@
 //! a pod marked for deletion is stopped (Terminating) and removed a step later.
 //!
 //! Only pods that have never started are driven: ones written with container statuses (the
-//! built world, tests setting exact states) are left exactly as written.
+//! built world, tests setting exact states) are left exactly as written. A container restart
+//! (a crash and the kubelet starting it again) is [`restart_container`], for tests to write.
 
 use crate::store::resources;
 use std::collections::HashSet;
@@ -377,6 +378,58 @@ fn start(ctl: &mut Controller, mut pod: Value) -> Result<(), StoreError> {
     let namespace = str_at(&pod, "/metadata/namespace").to_string();
     ctl.enqueue_owner(&namespace, &pod);
     Ok(())
+}
+
+/// What the kubelet writes when `container` exited and was started again, as after a crash:
+/// `restartCount` goes up, `lastState.terminated` describes the container that ran until
+/// now, `state.running` the new one, with a new container ID. The pod log then serves the new
+/// container, and `previous=true` the old one. Statuses carry whole seconds, so the restart
+/// is at the start of this second (at least a second after the old container started).
+/// Returns false, changing nothing, when the pod has no status for `container`.
+pub fn restart_container(
+    pod: &mut Value,
+    container: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let created = pod
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.to_utc());
+    let Some(status) = pod
+        .pointer_mut("/status/containerStatuses")
+        .and_then(Value::as_array_mut)
+        .and_then(|list| list.iter_mut().find(|s| s["name"] == container))
+    else {
+        return false;
+    };
+    let restarts = status["restartCount"].as_u64().unwrap_or(0);
+    let started = status
+        .pointer("/state/running/startedAt")
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.to_utc())
+        .or(created)
+        .unwrap_or(now);
+    let floor = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let after = created.map_or(started, |c| c.max(started)) + chrono::TimeDelta::seconds(1);
+    let restart = timestamp(floor.max(after));
+    let old_id = status["containerID"].clone();
+    let new_id = format!(
+        "containerd://{}",
+        IdGen::new(fnv1a(format!("{old_id}/{restarts}").as_bytes())).hex(64)
+    );
+    status["lastState"] = json!({"terminated": {
+        "containerID": old_id,
+        "exitCode": 1,
+        "reason": "Error",
+        "startedAt": timestamp(started),
+        "finishedAt": restart,
+    }});
+    status["state"] = json!({"running": {"startedAt": restart}});
+    status["restartCount"] = json!(restarts + 1);
+    status["containerID"] = json!(new_id);
+    true
 }
 
 /// Same digest for the same image, like the world's pods.

@@ -16,6 +16,8 @@ mod gc;
 mod kubelet;
 mod replicaset;
 
+pub use kubelet::restart_container;
+
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;
 

@@ -72,17 +72,22 @@ impl std::fmt::Debug for Services {
 impl Services {
     /// Stores are matched to clusters by their cluster name (`trustusbank-edge` …).
     pub fn new(stores: Vec<ClusterStore>) -> Arc<Self> {
-        let stores = stores
+        let stores: Vec<(&'static str, ClusterStore)> = stores
             .into_iter()
             .filter_map(|store| {
                 let spec = CLUSTERS.iter().find(|c| c.name == store.cluster())?;
                 Some((spec.short, store))
             })
             .collect();
+        // The mock-attacker runs on vendor (walkthrough §2).
+        let vendor = stores
+            .iter()
+            .find(|(short, _)| *short == "vendor")
+            .map(|(_, store)| store.clone());
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             stores,
-            exfil: ExfilLedger::default(),
+            exfil: vendor.map_or_else(ExfilLedger::default, ExfilLedger::served_by),
             mesh: MeshTelemetry::default(),
             catalogue: OnceLock::new(),
             forwards: AtomicUsize::new(0),
@@ -311,12 +316,17 @@ pub struct ExfilEvent {
     pub data: Value,
 }
 
-/// The mock-attacker's tally, shared by every connection to it (cheap clone).
+/// The mock-attacker's tally and what it printed, shared by every connection to it (cheap
+/// clone). Each event is received by one of its pods — the Ready ones in turn, as its
+/// Service spreads connections — and only that pod's log shows it.
 #[derive(Debug, Clone, Default)]
 pub struct ExfilLedger {
     inner: Arc<Mutex<Ledger>>,
     /// Woken on every `record`, so followers of the mock-attacker's log see it at once.
     recorded: Arc<tokio::sync::Notify>,
+    /// The cluster the mock-attacker runs in, to pick the pod that receives each event.
+    /// `None` (a ledger on its own, in unit tests): every attacker pod alive shows it.
+    cluster: Option<ClusterStore>,
 }
 
 #[derive(Debug, Default)]
@@ -324,11 +334,36 @@ struct Ledger {
     count: usize,
     /// The most recent events, oldest first (at most [`ExfilLedger::KEEP`]).
     events: std::collections::VecDeque<ExfilEvent>,
+    /// What the mock-attacker wrote to its stdout, oldest first (at most `KEEP`).
+    printed: std::collections::VecDeque<Printed>,
+    /// Round robin over the Ready pods.
+    turn: usize,
+}
+
+/// One write of the mock-attacker to its stdout: what its container log is made of.
+#[derive(Debug, Clone)]
+pub(crate) struct Printed {
+    pub at: DateTime<Utc>,
+    /// The uid of the pod that printed it; `None`: every attacker pod alive at `at`.
+    pub pod: Option<String>,
+    /// The lines, without their newline; bytes as written, not necessarily UTF-8.
+    pub lines: Arc<Vec<axum::body::Bytes>>,
+    /// Every line carries the stamp `at` (one burst, faster than the runtime's clock);
+    /// otherwise each line is a nanosecond after the one before, as read one by one.
+    pub one_stamp: bool,
 }
 
 impl ExfilLedger {
     /// How many events are remembered in full; the count goes on past it.
     pub const KEEP: usize = 1000;
+
+    /// A ledger whose events are received by the mock-attacker pods in `cluster`.
+    pub(crate) fn served_by(cluster: ClusterStore) -> Self {
+        Self {
+            cluster: Some(cluster),
+            ..Self::default()
+        }
+    }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
         self.inner
@@ -336,13 +371,71 @@ impl ExfilLedger {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// One event: the receiving pod prints its block (`🚨 EXFIL RECEIVED …` and the record).
     pub fn record(&self, event: ExfilEvent) {
-        let mut ledger = self.lock();
-        ledger.count += 1;
-        if ledger.events.len() == Self::KEEP {
-            ledger.events.pop_front();
+        let lines = attacker::block(&event);
+        self.write(event.at, lines, false, vec![event]);
+    }
+
+    /// Events that arrived together: one pod receives them all and prints their blocks in
+    /// one write, every line stamped with the first event's time (a burst within the
+    /// container runtime's clock resolution). An empty burst does nothing.
+    pub fn record_burst(&self, events: Vec<ExfilEvent>) {
+        let Some(at) = events.first().map(|e| e.at) else {
+            return;
+        };
+        let lines = events.iter().flat_map(attacker::block).collect();
+        self.write(at, lines, true, events);
+    }
+
+    /// Raw bytes the mock-attacker writes to its stdout at `at` (a program may print
+    /// anything: invalid UTF-8, a megabyte without a newline …), one line per `\n`, all
+    /// with the stamp `at`. Not an exfil event: the count does not change.
+    pub fn print(&self, at: DateTime<Utc>, bytes: impl Into<Vec<u8>>) {
+        let bytes = axum::body::Bytes::from(bytes.into());
+        let mut lines: Vec<axum::body::Bytes> = Vec::new();
+        let mut rest = bytes;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            let line = rest.split_to(i + 1);
+            lines.push(line.slice(..i));
         }
-        ledger.events.push_back(event);
+        if !rest.is_empty() {
+            lines.push(rest);
+        }
+        self.write(at, lines, true, Vec::new());
+    }
+
+    fn write(
+        &self,
+        at: DateTime<Utc>,
+        lines: Vec<axum::body::Bytes>,
+        one_stamp: bool,
+        events: Vec<ExfilEvent>,
+    ) {
+        // Read the pods before taking the ledger's lock: never hold both.
+        let receivers = self.cluster.as_ref().map(attacker::receivers);
+        let mut ledger = self.lock();
+        let pod = receivers.and_then(|pods| {
+            let pod = pods.get(ledger.turn % pods.len().max(1)).cloned();
+            ledger.turn = ledger.turn.wrapping_add(1);
+            pod
+        });
+        ledger.count += events.len();
+        for event in events {
+            if ledger.events.len() == Self::KEEP {
+                ledger.events.pop_front();
+            }
+            ledger.events.push_back(event);
+        }
+        if ledger.printed.len() == Self::KEEP {
+            ledger.printed.pop_front();
+        }
+        ledger.printed.push_back(Printed {
+            at,
+            pod,
+            lines: Arc::new(lines),
+            one_stamp,
+        });
         drop(ledger);
         self.recorded.notify_waiters();
     }
@@ -360,6 +453,11 @@ impl ExfilLedger {
     /// The remembered events, oldest first.
     pub fn events(&self) -> Vec<ExfilEvent> {
         self.lock().events.iter().cloned().collect()
+    }
+
+    /// What the mock-attacker printed, oldest first (cheap: the lines are shared).
+    pub(crate) fn printed(&self) -> Vec<Printed> {
+        self.lock().printed.iter().cloned().collect()
     }
 }
 

@@ -399,6 +399,87 @@ fn kubectl_on_path() -> Option<PathBuf> {
     crate::tools::require("kubectl")
 }
 
+/// `kubectl logs` with the simulator's kubeconfig and a cache of its own.
+async fn kubectl_logs(
+    kubectl: &std::path::Path,
+    dir: &std::path::Path,
+    sim: &control_room_sim::SimHandle,
+    args: &[&str],
+) -> std::process::Output {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(sim.kubeconfig_path())
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .args([
+                "--context",
+                "kind-trustusbank-vendor",
+                "logs",
+                "-n",
+                "external-attacker",
+            ])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("kubectl in time")
+    .expect("kubectl runs")
+}
+
+#[tokio::test]
+async fn kubectl_logs_previous_reads_the_restarted_container() {
+    let Some(kubectl) = kubectl_on_path() else {
+        return;
+    };
+    let (dir, sim) = start().await;
+    let attacker = pod_of(&sim, "vendor", "external-attacker", "mock-attacker");
+    let output = kubectl_logs(&kubectl, dir.path(), &sim, &["--previous", &attacker]).await;
+    assert!(!output.status.success(), "no previous container yet");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "previous terminated container \"mock-attacker\" in pod \"{attacker}\" not found"
+        )),
+        "{stderr}"
+    );
+
+    sim.exfil().record(exfil("10.30.1.7"));
+    let recorded = chrono::Utc::now();
+    while chrono::Utc::now().timestamp() == recorded.timestamp() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let store = sim.store("vendor").unwrap();
+    let mut pod = store
+        .get("v1", "Pod", Some("external-attacker"), &attacker)
+        .unwrap();
+    assert!(control_room_sim::restart_container(
+        &mut pod,
+        "mock-attacker",
+        chrono::Utc::now()
+    ));
+    store.update(pod).expect("restart");
+    let output = kubectl_logs(&kubectl, dir.path(), &sim, &["--previous", &attacker]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("EXFIL RECEIVED"), "{stdout}");
+    let output = kubectl_logs(&kubectl, dir.path(), &sim, &[&attacker]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("starting container mock-attacker"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("EXFIL RECEIVED"), "{stdout}");
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn kubectl_logs_prints_the_banner() {
     let Some(kubectl) = kubectl_on_path() else {
@@ -440,5 +521,254 @@ async fn kubectl_logs_prints_the_banner() {
             "{stdout}"
         );
     }
+    sim.shutdown().await;
+}
+
+/// The whole `timestamps=true` log of `pod`, as bytes (it need not be UTF-8).
+async fn raw_log(pods: &Api<Pod>, pod: &str, lp: &LogParams) -> Vec<u8> {
+    use futures::AsyncReadExt as _;
+    let mut stream = pods.log_stream(pod, lp).await.expect("log");
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.expect("read log");
+    out
+}
+
+/// `(stamp, bytes)` per line of a raw timestamped log.
+fn raw_lines(log: &[u8]) -> Vec<(String, Vec<u8>)> {
+    log.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let space = l.iter().position(|b| *b == b' ').expect("stamped");
+            let stamp = String::from_utf8(l[..space].to_vec()).expect("ASCII stamp");
+            (stamp, l[space + 1..].to_vec())
+        })
+        .collect()
+}
+
+fn stamped() -> LogParams {
+    LogParams {
+        timestamps: true,
+        ..LogParams::default()
+    }
+}
+
+/// Until the Deployment's pods with `app=mock-attacker` number `n`, all Ready.
+async fn ready_attackers(sim: &control_room_sim::SimHandle, n: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (pods, _) = sim
+            .store("vendor")
+            .unwrap()
+            .list("v1", "Pod", Some("external-attacker"));
+        let ready: Vec<String> = pods
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "mock-attacker")
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .filter(|p| p["status"]["containerStatuses"][0]["ready"] == true)
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        if ready.len() == n {
+            return ready;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{n} Ready attacker pods in time, have {ready:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_burst_shares_one_stamp_and_odd_bytes_are_served_as_written() {
+    let (_dir, sim) = start().await;
+    let vendor = client(&sim, "vendor").await;
+    let pods: Api<Pod> = Api::namespaced(vendor.clone(), "external-attacker");
+    let attacker = pod_of(&sim, "vendor", "external-attacker", "mock-attacker");
+    let before = raw_lines(&raw_log(&pods, &attacker, &stamped()).await).len();
+
+    sim.exfil()
+        .record_burst((0..50).map(|i| exfil(&format!("10.30.1.{i}"))).collect());
+    assert_eq!(sim.exfil().count(), 50);
+    let at = chrono::Utc::now();
+    let mut odd = b"garbage \xff\xfe from the wire\n".to_vec();
+    odd.extend(std::iter::repeat_n(b'x', 1 << 20));
+    odd.push(b'\n');
+    sim.exfil().print(at, odd);
+
+    let log = raw_log(&pods, &attacker, &stamped()).await;
+    let lines = raw_lines(&log);
+    let burst: Vec<_> = lines[before..lines.len() - 2].to_vec();
+    let alarms = burst
+        .iter()
+        .filter(|(_, l)| l.starts_with("🚨 EXFIL RECEIVED".as_bytes()))
+        .count();
+    assert_eq!(alarms, 50);
+    assert!(
+        burst.iter().all(|(s, _)| *s == burst[0].0),
+        "one stamp for the whole burst"
+    );
+    assert!(burst.len() > 50 * 3, "each event with its record");
+    // Printed bytes come back byte for byte, the megabyte as one line.
+    let (s1, garbage) = &lines[lines.len() - 2];
+    let (s2, long) = &lines[lines.len() - 1];
+    assert_eq!(garbage.as_slice(), b"garbage \xff\xfe from the wire");
+    assert_eq!(long.len(), 1 << 20);
+    assert_eq!(s1, s2, "one write, one stamp");
+    assert!(*s1 > burst[0].0, "after the burst");
+    // The burst is still exactly 50 when read again from its second (sinceTime is inclusive).
+    let (t, _) = split(&format!("{} x", burst[0].0));
+    let again = raw_log(
+        &pods,
+        &attacker,
+        &LogParams {
+            since_time: Some(Timestamp::from_second(t.timestamp()).unwrap()),
+            ..stamped()
+        },
+    )
+    .await;
+    let again = raw_lines(&again);
+    assert_eq!(
+        again.iter().filter(|(s, _)| *s == burst[0].0).count(),
+        burst.len()
+    );
+
+    // limitBytes counts bytes: the cut may fall inside a character, as the kubelet's does.
+    let alarm_at = log
+        .windows("🚨".len())
+        .position(|w| w == "🚨".as_bytes())
+        .expect("an alarm");
+    let cut = raw_log(
+        &pods,
+        &attacker,
+        &LogParams {
+            limit_bytes: Some(i64::try_from(alarm_at + 1).unwrap()),
+            ..stamped()
+        },
+    )
+    .await;
+    assert_eq!(cut, log[..alarm_at + 1]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_event_lands_in_one_replica_of_a_scaled_attacker() {
+    let (_dir, sim) = start().await;
+    let vendor = client(&sim, "vendor").await;
+    let pods: Api<Pod> = Api::namespaced(vendor.clone(), "external-attacker");
+    let deploys: Api<Deployment> = Api::namespaced(vendor.clone(), "external-attacker");
+    deploys
+        .patch_scale(
+            "mock-attacker",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .expect("scale");
+    let replicas = ready_attackers(&sim, 2).await;
+    for i in 0..6 {
+        sim.exfil().record(exfil(&format!("10.30.1.{i}")));
+    }
+    let mut per_pod = Vec::new();
+    for pod in &replicas {
+        let text = pods.logs(pod, &LogParams::default()).await.expect("logs");
+        per_pod.push(text.matches("EXFIL RECEIVED").count());
+    }
+    assert_eq!(
+        per_pod,
+        vec![3, 3],
+        "the Service spreads them: {replicas:?}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restarted_container_keeps_its_old_log_as_previous() {
+    let (_dir, sim) = start().await;
+    let vendor = client(&sim, "vendor").await;
+    let pods: Api<Pod> = Api::namespaced(vendor.clone(), "external-attacker");
+    let attacker = pod_of(&sim, "vendor", "external-attacker", "mock-attacker");
+    let follow = pods
+        .log_stream(
+            &attacker,
+            &LogParams {
+                follow: true,
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("follow")
+        .lines();
+    sim.exfil().record(exfil("10.30.1.7"));
+    // Statuses carry whole seconds: restart in a later second than the old container's line.
+    let recorded = chrono::Utc::now();
+    while chrono::Utc::now().timestamp() == recorded.timestamp() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let store = sim.store("vendor").unwrap();
+    let mut pod = store
+        .get("v1", "Pod", Some("external-attacker"), &attacker)
+        .unwrap();
+    assert!(control_room_sim::restart_container(
+        &mut pod,
+        "mock-attacker",
+        chrono::Utc::now()
+    ));
+    store.update(pod).expect("restart");
+
+    // The follow of the old container ends, after its lines.
+    let old: Vec<String> = tokio::time::timeout(WAIT, follow.try_collect())
+        .await
+        .expect("the follow ends with its container")
+        .expect("lines");
+    assert!(old.iter().any(|l| l.contains("from 10.30.1.7")), "{old:?}");
+
+    sim.exfil().record(exfil("10.30.1.8"));
+    let previous = pods
+        .logs(
+            &attacker,
+            &LogParams {
+                previous: true,
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("previous");
+    let current = pods
+        .logs(&attacker, &LogParams::default())
+        .await
+        .expect("current");
+    assert_eq!(previous.matches("EXFIL RECEIVED").count(), 1, "{previous}");
+    assert!(previous.contains("from 10.30.1.7"), "{previous}");
+    assert!(previous.contains("received SIGTERM"), "{previous}");
+    assert_eq!(current.matches("EXFIL RECEIVED").count(), 1, "{current}");
+    assert!(current.contains("from 10.30.1.8"), "{current}");
+    assert!(
+        current.contains("starting container mock-attacker"),
+        "{current}"
+    );
+
+    let pod: Pod = pods.get(&attacker).await.expect("pod");
+    let status = &pod.status.unwrap().container_statuses.unwrap()[0];
+    assert_eq!(status.restart_count, 1);
+    let last = status
+        .last_state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        last.finished_at.as_ref().map(|t| t.0),
+        status
+            .state
+            .as_ref()
+            .unwrap()
+            .running
+            .as_ref()
+            .unwrap()
+            .started_at
+            .as_ref()
+            .map(|t| t.0)
+    );
     sim.shutdown().await;
 }

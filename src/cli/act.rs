@@ -84,7 +84,9 @@ pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result
         .map(|(o, _)| o)
         .context("the act runner ended without an outcome")?;
     runtime.shutdown().await;
-    Ok(ExitCode::from(
-        u8::try_from(outcome.exit_code()).unwrap_or(1),
-    ))
+    let code = match app.model.exit_signal {
+        Some(n) => 128 + n,
+        None => outcome.exit_code(),
+    };
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

@@ -319,3 +319,126 @@ fn public_metrics_need_saying_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--metrics-public"), "{err}");
 }
+
+/// Sends `signal` to a headless command once `ready` shows up on its stdout; its exit code.
+fn signalled(mut cmd: Command, ready: &str, signal: i32) -> Option<i32> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for out in [
+        Box::new(stdout) as Box<dyn std::io::Read + Send>,
+        Box::new(stderr),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    while !seen.contains(ready) {
+        assert!(
+            Instant::now() < deadline,
+            "never printed {ready:?}:\n{seen}"
+        );
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    }
+    // SAFETY: a signal to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+    child.wait().expect("exits").code()
+}
+
+/// `act` and `forward` wind down on a signal too: the act's whole group goes, the exit
+/// status is 128 + n.
+#[test]
+fn headless_commands_end_on_a_signal_with_128_plus_n() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let seconds = format!("301.{}9", std::process::id() % 10_000);
+    let config = home.path().join("sleepy.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[acts.reset]\ncommand = [\"sh\", \"-c\", \"echo started; exec sleep {seconds}\"]\n"
+        ),
+    )
+    .expect("config");
+    let mut act = command(home.path());
+    act.args(["act", "reset", "--sim", "--config"]).arg(&config);
+    assert_eq!(signalled(act, "started", libc::SIGTERM), Some(143));
+    let left = crate::support::pty::processes_with(&seconds);
+    assert!(left.is_empty(), "the act's sleep is gone: {left:?}");
+
+    let mut forward = command(home.path());
+    forward.args(["forward", "--sim"]);
+    assert_eq!(
+        signalled(forward, "Ctrl+C stops every forward", libc::SIGHUP),
+        Some(129)
+    );
+}
+
+/// A kubeconfig that skips TLS verification is said so, per cluster, in `status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_marks_a_cluster_whose_tls_is_not_verified() {
+    let (dir, sim) = crate::support::start().await;
+    let text = std::fs::read_to_string(sim.kubeconfig_path()).expect("kubeconfig");
+    let vendor = sim
+        .clusters()
+        .into_iter()
+        .find(|c| c.name == "vendor")
+        .expect("vendor");
+    let marked = text.replacen(
+        &format!("    server: {}\n", vendor.server),
+        &format!(
+            "    server: {}\n    insecure-skip-tls-verify: true\n",
+            vendor.server
+        ),
+        1,
+    );
+    assert_ne!(marked, text);
+    let kubeconfig = dir.path().join("insecure-kubeconfig");
+    std::fs::write(&kubeconfig, marked).expect("write");
+    let home = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        command(&home)
+            .args(["status", "--json", "--live", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .output()
+    })
+    .await
+    .expect("joined")
+    .expect("status runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let marks: Vec<(String, bool)> = v["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("").to_string(),
+                c["insecure_skip_tls_verify"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("edge".into(), false),
+            ("bank".into(), false),
+            ("vendor".into(), true)
+        ],
+        "{v}"
+    );
+    sim.shutdown().await;
+}

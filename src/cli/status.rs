@@ -84,6 +84,11 @@ pub struct ActStatus {
 
 /// Runs the sources once against `world` and returns what they showed.
 pub async fn snapshot(world: World, config: &Config) -> Status {
+    Status::of(&read(world, config).await)
+}
+
+/// The model after one reading of every source the snapshot shows.
+async fn read(world: World, config: &Config) -> crate::model::Model {
     let (mut app, runtime) = Runtime::start(
         world,
         config,
@@ -93,7 +98,7 @@ pub async fn snapshot(world: World, config: &Config) -> Status {
     .await;
     settle(&mut app).await;
     runtime.shutdown().await;
-    Status::of(&app.model)
+    app.model
 }
 
 /// `control-room status [--json]`: prints the snapshot (wire text made inert) and exits 1
@@ -103,16 +108,8 @@ pub async fn run(
     config: &Config,
     json: bool,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let (mut app, runtime) = Runtime::start(
-        world,
-        config,
-        Parts::status(config),
-        RuntimeOptions::default(),
-    )
-    .await;
-    settle(&mut app).await;
-    runtime.shutdown().await;
-    let status = Status::of(&app.model);
+    let model = read(world, config).await;
+    let status = Status::of(&model);
     if json {
         println!("{}", crate::text::json_pretty(&status)?);
     } else {
@@ -123,7 +120,7 @@ pub async fn run(
     } else {
         std::process::ExitCode::from(1)
     };
-    Ok(super::exit_code(&app.model, otherwise))
+    Ok(super::exit_code(&model, otherwise))
 }
 
 /// How long the exfil read and the alert round may take in all; each has its own

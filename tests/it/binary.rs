@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::support::mode;
 use crate::support::pty::{Tui, processes_with};
 
 const SIZE: (u16, u16) = (160, 48);
@@ -138,14 +139,6 @@ fn a_panic_in_a_task_restores_the_terminal_and_stops_the_act() {
         left.is_empty(),
         "the simulator's directory is gone: {left:?}"
     );
-}
-
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::MetadataExt as _;
-    std::fs::symlink_metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .mode()
-        & 0o777
 }
 
 /// The log, the act logs and the simulator's directory: nobody else can read or swap them.
@@ -377,14 +370,10 @@ fn the_story_through_the_keys() {
 fn chat_from_the_command_line_and_its_exit_codes() {
     let home = tempfile::tempdir().expect("home");
     let run = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(crate::support::pty::BIN);
-        cmd.env("HOME", home.path())
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_STATE_HOME", home.path().join("state"))
-            .env("KUBECONFIG", home.path().join("none"))
+        crate::support::command(home.path())
             .args(args)
-            .stdin(std::process::Stdio::null());
-        cmd.output().expect("chat runs")
+            .output()
+            .expect("chat runs")
     };
     let prompt = control_room::model::chat::CANONICAL_PROMPT;
     let out = run(&["chat", "--sim", prompt]);

@@ -5,18 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_control-room");
-
-/// Isolates a run from the user's config, state and kubeconfig.
-fn command(home: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("KUBECONFIG", home.join("no-such-kubeconfig"))
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::support::{command, mode};
 
 struct SimProcess {
     child: Child,
@@ -226,14 +215,6 @@ async fn the_sim_config_points_control_room_at_the_simulated_world() {
     assert!(config.simulated);
     assert_eq!(config.kubeconfig.as_deref(), Some(sim.kubeconfig_path()));
     sim.shutdown().await;
-}
-
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::MetadataExt as _;
-    std::fs::symlink_metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .mode()
-        & 0o777
 }
 
 /// `control-room sim` without `--state-dir`: a fresh private directory under

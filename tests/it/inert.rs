@@ -3,25 +3,13 @@
 //! (cursor moves that hide lines), DEL and an 8-bit CSI — reaches stdout only as visible
 //! marks, and `--json` escapes DEL and C1 too.
 
-use std::process::{Command, Stdio};
-
 use axum::Router;
 use axum::routing::{any, get};
-
-const BIN: &str = env!("CARGO_BIN_EXE_control-room");
 
 /// What a poisoned tool or a hostile server would send.
 const POISON: &str = "\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[2A\u{1b}[2Khidden\u{7f}\u{9b}31mred";
 
-fn command(home: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("KUBECONFIG", home.join("no-such-kubeconfig"))
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::support::command;
 
 /// Nothing a terminal would act on: no ESC, no other C0 but newline and tab, no DEL, no C1.
 fn assert_inert(what: &str, bytes: &[u8]) {

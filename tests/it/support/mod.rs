@@ -229,6 +229,27 @@ impl Harness {
     }
 }
 
+/// The shipped binary with a person's fresh session: its own home, config and state, no
+/// kubeconfig.
+pub fn command(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(pty::BIN);
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("KUBECONFIG", home.join("no-such-kubeconfig"))
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// A file's or directory's permission bits (not following a symlink).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .mode()
+        & 0o777
+}
+
 /// The style of the first cell of the first place `needle` is drawn.
 pub fn style_at(buffer: &ratatui::buffer::Buffer, needle: &str) -> ratatui::style::Style {
     let area = buffer.area;

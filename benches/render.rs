@@ -42,6 +42,8 @@ fn model(pods_per_cluster: usize) -> Model {
                 ),
                 image: None,
                 node: None,
+                message: None,
+                last_restart: None,
             })
             .collect();
         update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));

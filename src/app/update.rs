@@ -387,14 +387,18 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::NextPane if count > 0 => model.focus = (model.focus + 1) % count,
         Action::PrevPane if count > 0 => model.focus = (model.focus + count - 1) % count,
         Action::NextPane | Action::PrevPane => {}
-        Action::Down => scroll(model, 1, page),
-        Action::Up => scroll(model, -1, page),
-        Action::PageDown => scroll(model, page as isize, page),
-        Action::PageUp => scroll(model, -(page as isize), page),
-        Action::Top => scroll(model, isize::MIN / 2, page),
+        Action::Down => move_cursor(model, 1, page),
+        Action::Up => move_cursor(model, -1, page),
+        Action::PageDown => move_cursor(model, page as isize, page),
+        Action::PageUp => move_cursor(model, -(page as isize), page),
+        Action::Top => {
+            if let Some(c) = model.clusters.get_mut(model.focus) {
+                c.cursor_to_end(false, page);
+            }
+        }
         Action::Bottom => {
             if let Some(c) = model.clusters.get_mut(model.focus) {
-                c.scroll_to_end(page);
+                c.cursor_to_end(true, page);
             }
         }
     }
@@ -455,9 +459,9 @@ fn start_act(model: &mut Model, kind: ActKind) -> Vec<Effect> {
     vec![Effect::RunAct(kind)]
 }
 
-fn scroll(model: &mut Model, delta: isize, page: usize) {
+fn move_cursor(model: &mut Model, delta: isize, page: usize) {
     if let Some(c) = model.clusters.get_mut(model.focus) {
-        c.scroll_by(delta, page);
+        c.move_cursor(delta, page);
     }
 }
 
@@ -824,6 +828,8 @@ mod tests {
                 created: None,
                 image: None,
                 node: None,
+                message: None,
+                last_restart: None,
             })
             .collect();
         update(
@@ -831,10 +837,20 @@ mod tests {
             Msg::Cluster(0, ClusterMsg::Pods(crate::model::ResourceMsg::Reset(pods))),
         );
         update(&mut m, Msg::PageRows(17));
+        update(&mut m, key(KeyCode::Char('j')));
+        let at = |m: &Model| m.clusters[0].cursor_row().map(|(_, i)| i);
+        assert_eq!(at(&m), Some(0), "the first key selects the first row");
         update(&mut m, key(KeyCode::PageDown));
-        assert_eq!(m.clusters[0].scroll, 17);
+        assert_eq!(at(&m), Some(17));
+        assert_eq!(m.clusters[0].scroll, 1, "the page follows the cursor");
         update(&mut m, key(KeyCode::Char(' ')));
-        assert_eq!(m.clusters[0].scroll, 34);
+        assert_eq!(at(&m), Some(34));
+        update(&mut m, key(KeyCode::PageUp));
+        assert_eq!(at(&m), Some(17));
+        update(&mut m, key(KeyCode::Char('G')));
+        assert_eq!(at(&m), Some(100), "the last of 101 rows");
+        update(&mut m, key(KeyCode::Char('g')));
+        assert_eq!(at(&m), Some(0));
         update(&mut m, Msg::PageRows(0));
         assert_eq!(m.page_rows, 1, "a page is at least a row");
     }

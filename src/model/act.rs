@@ -217,6 +217,8 @@ mod tests {
             created: None,
             image: Some(image.into()),
             node: None,
+            message: None,
+            last_restart: None,
         }
     }
 
@@ -232,6 +234,7 @@ mod tests {
             image: Some(image.into()),
             generation: 2,
             observed_generation: 2,
+            images: Vec::new(),
         }
     }
 

@@ -1,10 +1,12 @@
 //! One cluster as the screen knows it: reachability, pods grouped by namespace,
 //! deployments and recent events, and the pane's scroll position.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, FixedOffset};
 
+use super::filter::Filter;
+use super::rows::RowKey;
 use crate::msg::cluster::{
     DeploymentSummary, EventSummary, PodKey, PodSummary, PolicySummary, ResourceMsg,
     is_demo_namespace,
@@ -30,6 +32,13 @@ pub struct NamespaceCount {
     pub ready: usize,
 }
 
+/// The pods the filter matches, kept as pods come and go so a frame never recomputes them.
+#[derive(Debug, Clone, Default)]
+pub struct Matched {
+    pub pods: BTreeSet<PodKey>,
+    pub per_ns: BTreeMap<String, NamespaceCount>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterModel {
     pub name: String,
@@ -52,6 +61,13 @@ pub struct ClusterModel {
     pub last_error: Option<String>,
     /// First visible row of the pod list (namespace headers count as rows).
     pub scroll: usize,
+    /// The selected row, by key: it stays on the same object when rows come and go.
+    pub cursor: Option<RowKey>,
+    /// Where the cursor last stood, to land on a neighbour when its row goes.
+    pub cursor_hint: usize,
+    /// The `/` filter, as every pane applies it.
+    pub filter: Option<Filter>,
+    pub matched: Matched,
 }
 
 impl ClusterModel {
@@ -71,26 +87,42 @@ impl ClusterModel {
             events: VecDeque::new(),
             last_error: None,
             scroll: 0,
+            cursor: None,
+            cursor_hint: 0,
+            filter: None,
+            matched: Matched::default(),
+        }
+    }
+
+    /// Applies (or clears) the filter: the matches are worked out once here, then kept up
+    /// to date pod by pod.
+    pub fn set_filter(&mut self, filter: Option<Filter>) {
+        self.matched = Matched::default();
+        if let Some(f) = &filter {
+            for p in self.pods.values().filter(|p| f.matches_pod(p)) {
+                let count = self.matched.per_ns.entry(p.namespace.clone()).or_default();
+                count.total += 1;
+                if p.is_ready() {
+                    count.ready += 1;
+                }
+                self.matched.pods.insert(p.key());
+            }
+        }
+        self.filter = filter;
+        self.scroll = 0;
+        self.repair_cursor();
+    }
+
+    /// Pods shown under the filter (all of them without one).
+    pub fn pods_shown(&self) -> usize {
+        match self.filter {
+            Some(_) => self.matched.pods.len(),
+            None => self.pods.len(),
         }
     }
 
     pub fn pods_total(&self) -> usize {
         self.pods.len()
-    }
-
-    /// Rows of the pod list: one header per namespace plus one per pod.
-    pub fn row_count(&self) -> usize {
-        let policy_rows = if self.policies.is_empty() {
-            0
-        } else {
-            self.policies.len() + 1
-        };
-        let deployment_rows = self
-            .deployments
-            .values()
-            .filter(|d| self.shows_deployment(d))
-            .count();
-        policy_rows + self.namespaces.len() + deployment_rows + self.pods.len()
     }
 
     fn shows_deployment(&self, d: &DeploymentSummary) -> bool {
@@ -149,10 +181,11 @@ impl ClusterModel {
             }
             ResourceMsg::Applied(pod) => self.insert_pod(pod),
             ResourceMsg::Deleted(key) => {
+                self.note_cursor_before(&RowKey::Pod(key.clone()));
                 self.remove_pod(&key);
             }
         }
-        self.clamp_scroll(0);
+        self.repair_cursor();
     }
 
     fn insert_pod(&mut self, pod: PodSummary) {
@@ -163,6 +196,20 @@ impl ClusterModel {
         if pod.is_ready() {
             count.ready += 1;
             self.pods_ready += 1;
+        }
+        if let Some(f) = &self.filter
+            && f.matches_pod(&pod)
+        {
+            let count = self
+                .matched
+                .per_ns
+                .entry(pod.namespace.clone())
+                .or_default();
+            count.total += 1;
+            if pod.is_ready() {
+                count.ready += 1;
+            }
+            self.matched.pods.insert(key.clone());
         }
         self.pods.insert(key, pod);
     }
@@ -181,6 +228,17 @@ impl ClusterModel {
         if old.is_ready() {
             self.pods_ready -= 1;
         }
+        if self.matched.pods.remove(key)
+            && let Some(count) = self.matched.per_ns.get_mut(&old.namespace)
+        {
+            count.total -= 1;
+            if old.is_ready() {
+                count.ready -= 1;
+            }
+            if count.total == 0 {
+                self.matched.per_ns.remove(&old.namespace);
+            }
+        }
         Some(old)
     }
 
@@ -193,9 +251,11 @@ impl ClusterModel {
                 self.deployments.insert(d.key(), d);
             }
             ResourceMsg::Deleted(key) => {
+                self.note_cursor_before(&RowKey::Deployment(key.clone()));
                 self.deployments.remove(&key);
             }
         }
+        self.repair_cursor();
     }
 
     pub fn apply_policies(&mut self, msg: ResourceMsg<PolicySummary>) {
@@ -207,9 +267,11 @@ impl ClusterModel {
                 self.policies.insert(p.key(), p);
             }
             ResourceMsg::Deleted(key) => {
+                self.note_cursor_before(&RowKey::Policy(key.clone()));
                 self.policies.remove(&key);
             }
         }
+        self.repair_cursor();
     }
 
     pub fn apply_events(&mut self, msg: ResourceMsg<EventSummary>) {
@@ -229,27 +291,6 @@ impl ClusterModel {
             }
             ResourceMsg::Deleted(key) => self.events.retain(|e| e.key() != key),
         }
-    }
-
-    /// Moves the first visible row by `delta`, keeping a full page visible where possible.
-    pub fn scroll_by(&mut self, delta: isize, page: usize) {
-        let target = if delta < 0 {
-            self.scroll.saturating_sub(delta.unsigned_abs())
-        } else {
-            self.scroll.saturating_add(delta.unsigned_abs())
-        };
-        self.scroll = target;
-        self.clamp_scroll(page);
-    }
-
-    pub fn scroll_to_end(&mut self, page: usize) {
-        self.scroll = usize::MAX;
-        self.clamp_scroll(page);
-    }
-
-    fn clamp_scroll(&mut self, page: usize) {
-        let max = self.row_count().saturating_sub(page.max(1));
-        self.scroll = self.scroll.min(max);
     }
 }
 
@@ -273,6 +314,8 @@ mod tests {
             created: None,
             image: None,
             node: None,
+            message: None,
+            last_restart: None,
         }
     }
 
@@ -296,21 +339,91 @@ mod tests {
     }
 
     #[test]
-    fn scroll_is_clamped() {
+    fn the_cursor_moves_clamped_and_the_scroll_keeps_it_in_a_page() {
         let mut c = ClusterModel::new("edge".into(), "ctx".into());
         c.apply_pods(ResourceMsg::Reset(
             (0..10).map(|i| pod("a", &i.to_string(), true)).collect(),
         ));
-        c.scroll_by(100, 5);
-        assert_eq!(c.scroll, 6);
-        c.scroll_by(-3, 5);
-        assert_eq!(c.scroll, 3);
-        c.scroll_by(-30, 5);
+        // 11 rows: the namespace header and 10 pods.
+        assert_eq!(c.row_count(), 11);
+        c.move_cursor(1, 5);
+        assert_eq!(
+            c.cursor,
+            Some(RowKey::Namespace("a".into())),
+            "the first move lands on the first row"
+        );
+        c.move_cursor(100, 5);
+        assert_eq!(c.cursor, Some(RowKey::Pod(("a".into(), "9".into()))));
+        assert_eq!(c.scroll, 6, "the last row at the bottom of the page");
+        c.move_cursor(-3, 5);
+        assert_eq!(c.scroll, 6, "still in the page");
+        c.move_cursor(-30, 5);
+        assert_eq!(c.cursor, Some(RowKey::Namespace("a".into())));
         assert_eq!(c.scroll, 0);
-        c.scroll_to_end(5);
+        c.cursor_to_end(true, 5);
         assert_eq!(c.scroll, 6);
         c.apply_pods(ResourceMsg::Reset(vec![pod("a", "1", true)]));
-        assert_eq!(c.scroll, 1);
+        assert_eq!(
+            c.cursor,
+            Some(RowKey::Pod(("a".into(), "1".into()))),
+            "a cursor whose row went lands on the row where it stood, clamped"
+        );
+        assert_eq!(c.visible_from(5), 0, "the view brings it into sight");
+    }
+
+    #[test]
+    fn the_selection_stays_on_its_object_and_moves_to_a_neighbour_when_it_goes() {
+        let mut c = ClusterModel::new("edge".into(), "ctx".into());
+        c.apply_pods(ResourceMsg::Reset(vec![
+            pod("a", "p2", true),
+            pod("a", "p4", true),
+            pod("a", "p6", true),
+        ]));
+        c.move_cursor(0, 10);
+        c.move_cursor(2, 10);
+        let p4 = RowKey::Pod(("a".into(), "p4".into()));
+        assert_eq!(c.cursor, Some(p4.clone()));
+        // Rows inserted above: the same pod stays selected, now lower down.
+        c.apply_pods(ResourceMsg::Applied(pod("a", "p1", true)));
+        c.apply_pods(ResourceMsg::Applied(pod("a", "p3", true)));
+        assert_eq!(c.cursor, Some(p4.clone()));
+        assert_eq!(c.cursor_row().map(|(_, i)| i), Some(4));
+        // The selected pod goes: its neighbour below takes the cursor.
+        c.apply_pods(ResourceMsg::Deleted(("a".into(), "p4".into())));
+        assert_eq!(c.cursor, Some(RowKey::Pod(("a".into(), "p6".into()))));
+        // The last one goes: the one above.
+        c.apply_pods(ResourceMsg::Deleted(("a".into(), "p6".into())));
+        assert_eq!(c.cursor, Some(RowKey::Pod(("a".into(), "p3".into()))));
+    }
+
+    #[test]
+    fn the_filter_keeps_counts_as_pods_come_and_go() {
+        let mut c = ClusterModel::new("vendor".into(), "ctx".into());
+        c.apply_pods(ResourceMsg::Reset(vec![
+            pod("trustusbank-bank-vendors", "currency-converter-1", true),
+            pod("istio-system", "ztunnel-a", true),
+        ]));
+        c.set_filter(super::super::filter::Filter::parse("currency").unwrap());
+        assert_eq!((c.pods_shown(), c.pods_total()), (1, 2));
+        assert_eq!(c.row_count(), 2, "one namespace, one pod");
+        c.apply_pods(ResourceMsg::Applied(pod(
+            "trustusbank-bank-vendors",
+            "currency-converter-2",
+            false,
+        )));
+        c.apply_pods(ResourceMsg::Applied(pod("istio-system", "ztunnel-b", true)));
+        assert_eq!((c.pods_shown(), c.pods_total()), (2, 4));
+        assert_eq!(
+            c.matched.per_ns["trustusbank-bank-vendors"],
+            NamespaceCount { total: 2, ready: 1 }
+        );
+        c.apply_pods(ResourceMsg::Deleted((
+            "trustusbank-bank-vendors".into(),
+            "currency-converter-1".into(),
+        )));
+        assert_eq!(c.pods_shown(), 1);
+        c.set_filter(None);
+        assert_eq!((c.pods_shown(), c.row_count()), (3, 5));
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub mod alerts;
 pub mod chat;
 pub mod cluster;
 pub mod exfil;
+pub mod filter;
 pub mod forward;
+pub mod rows;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -203,6 +205,8 @@ mod tests {
             created: Some(created.with_timezone(&Utc)),
             image: Some(image.into()),
             node: None,
+            message: None,
+            last_restart: None,
         }
     }
 

@@ -79,9 +79,14 @@ pub struct PodSummary {
     pub phase: PodPhase,
     pub restarts: u32,
     pub created: Option<DateTime<Utc>>,
-    /// The first container's image, kept only for the demo's own workloads.
+    /// The first container's image.
     pub image: Option<String>,
     pub node: Option<String>,
+    /// Why the pod is where it is, when something says: a container's waiting or terminated
+    /// message, or the scheduler's (`0/3 nodes are available: …`).
+    pub message: Option<String>,
+    /// When a container last ended and was restarted (its `lastState.terminated.finishedAt`).
+    pub last_restart: Option<DateTime<Utc>>,
 }
 
 impl PodSummary {
@@ -91,6 +96,9 @@ impl PodSummary {
 
     /// The image tag, for the demo's own workloads.
     pub fn tag(&self) -> Option<String> {
+        if !is_demo_namespace(&self.namespace) {
+            return None;
+        }
         self.image.as_deref().map(image_tag)
     }
 
@@ -120,7 +128,10 @@ pub struct DeploymentSummary {
     pub ready: i32,
     pub updated: i32,
     pub available: i32,
+    /// The first container's image (what the panes show).
     pub image: Option<String>,
+    /// Every container's image, in order (what `I` compares).
+    pub images: Vec<String>,
     pub generation: i64,
     pub observed_generation: i64,
 }

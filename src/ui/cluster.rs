@@ -11,6 +11,7 @@ use super::format::{age, fit, pad};
 use super::layout::{Arrangement, ScreenAreas};
 use crate::config::{Role, Theme};
 use crate::model::cluster::NamespaceCount;
+use crate::model::rows::Row;
 use crate::model::{
     ClusterModel, DeploymentSummary, Model, PodPhase, PodSummary, PolicySummary, Reachability,
 };
@@ -57,6 +58,14 @@ fn status_mark(c: &ClusterModel) -> (String, Role) {
         Reachability::Unreachable { .. } => ("✖ unreachable".to_string(), Role::Danger),
         Reachability::Connecting if !c.pods_synced => ("… connecting".to_string(), Role::Muted),
         _ if !c.pods_synced => ("… listing".to_string(), Role::Muted),
+        _ if c.filter.is_some() => (
+            format!("/ {} of {} pods", c.pods_shown(), c.pods_total()),
+            if c.pods_shown() == 0 {
+                Role::Muted
+            } else {
+                Role::Accent
+            },
+        ),
         _ => {
             let role = if c.pods_ready == c.pods_total() {
                 Role::Ok
@@ -105,7 +114,7 @@ fn draw_pane(
     let block = pane_block(c, index, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let lines = pod_lines(c, inner, model, theme);
+    let lines = pod_lines(c, inner, focused, model, theme);
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -240,7 +249,13 @@ fn cell(s: &str, width: usize) -> String {
     out
 }
 
-fn pod_lines<'a>(c: &'a ClusterModel, inner: Rect, model: &Model, theme: &Theme) -> Vec<Line<'a>> {
+fn pod_lines<'a>(
+    c: &'a ClusterModel,
+    inner: Rect,
+    focused: bool,
+    model: &Model,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let mut lines = Vec::with_capacity(usize::from(inner.height));
     let width = usize::from(inner.width);
     let cols = Columns::for_width(inner.width);
@@ -294,61 +309,66 @@ fn pod_lines<'a>(c: &'a ClusterModel, inner: Rect, model: &Model, theme: &Theme)
         theme.style(if dim { Role::Unreachable } else { Role::Muted }),
     ));
 
-    // Rows before `scroll` are skipped a namespace at a time, so a scrolled pane with tens
-    // of thousands of pods still costs only what is visible.
+    // Only what fits is built; rows before the first visible one are skipped a namespace at
+    // a time (`visit_rows`), so a pane of tens of thousands of pods costs what it shows.
     let height = usize::from(inner.height);
-    let mut row = 0usize;
-    let emit = |lines: &mut Vec<Line<'a>>, row: &mut usize, make: &dyn Fn() -> Line<'a>| {
-        if *row >= c.scroll && lines.len() < height {
-            lines.push(make());
-        }
-        *row += 1;
-    };
-    if !c.policies.is_empty() {
-        let role = if dim { Role::Unreachable } else { Role::Info };
-        emit(&mut lines, &mut row, &|| {
-            Line::styled(
-                fit(
-                    &format!("⛨ AuthorizationPolicies ({})", c.policies.len()),
-                    width,
-                    false,
-                ),
-                theme.style(role),
-            )
-        });
-        for p in c.policies.values() {
-            emit(&mut lines, &mut row, &|| policy_line(p, width, dim, theme));
-        }
+    let room = height.saturating_sub(lines.len());
+    if c.filter.is_some() && c.row_count() == 0 {
+        lines.push(Line::styled(
+            fit(
+                &format!("0 of {} pods match the filter", c.pods_total()),
+                width,
+                false,
+            ),
+            theme.style(Role::Muted),
+        ));
+        return lines;
     }
-    for (ns, count) in c.namespace_order() {
+    let cursor = c.cursor.as_ref().filter(|_| focused && !dim);
+    let selection = theme.style(Role::Selection);
+    c.visit_rows(c.visible_from(room), |_, row| {
         if lines.len() >= height {
-            break;
+            return std::ops::ControlFlow::Break(());
         }
-        let deployments = c.shown_deployments(ns).count();
-        let ns_rows = 1 + deployments + count.total;
-        if row + ns_rows <= c.scroll {
-            row += ns_rows;
-            continue;
-        }
-        emit(&mut lines, &mut row, &|| {
-            namespace_line(ns, count, width, dim, theme)
+        let selected = cursor.is_some_and(|k| *k == row.key());
+        let line = match row {
+            Row::Policies(n) => Line::styled(
+                fit(&format!("⛨ AuthorizationPolicies ({n})"), width, false),
+                theme.style(if dim { Role::Unreachable } else { Role::Info }),
+            ),
+            Row::Policy(p) => policy_line(p, width, dim, theme),
+            Row::Namespace(ns, count) => namespace_line(ns, &count, width, dim, theme),
+            Row::Deployment(d) => deployment_line(d, width, dim, theme),
+            Row::Pod(pod) => pod_line(pod, &cols, dim, model, theme),
+        };
+        lines.push(if selected {
+            highlight(line, width, selection)
+        } else {
+            line
         });
-        for d in c.shown_deployments(ns) {
-            emit(&mut lines, &mut row, &|| {
-                deployment_line(d, width, dim, theme)
-            });
-        }
-        let skip = c.scroll.saturating_sub(row);
-        row += skip;
-        for pod in c.pods_in(ns).skip(skip) {
-            if lines.len() >= height {
-                break;
-            }
-            lines.push(pod_line(pod, &cols, dim, model, theme));
-            row += 1;
+        std::ops::ControlFlow::Continue(())
+    });
+    lines
+}
+
+/// The selected row: the selection role under the row's own colours, across the pane.
+fn highlight(line: Line<'_>, width: usize, selection: Style) -> Line<'_> {
+    let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+    let mut line = line;
+    if used < width {
+        line.spans.push(Span::raw(" ".repeat(width - used)));
+    }
+    line.style = selection;
+    for span in &mut line.spans {
+        span.style = selection.patch(Style {
+            fg: span.style.fg,
+            ..Style::default()
+        });
+        if selection.bg.is_none() {
+            span.style = span.style.add_modifier(ratatui::style::Modifier::REVERSED);
         }
     }
-    lines
+    line
 }
 
 fn policy_line<'a>(p: &PolicySummary, width: usize, dim: bool, theme: &Theme) -> Line<'a> {

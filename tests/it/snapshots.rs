@@ -41,6 +41,8 @@ fn pod(
         created: Some(now().with_timezone(&Utc) - Duration::minutes(mins)),
         image: tag.map(|t| format!("{}:{t}", name.split('-').next().unwrap_or(name))),
         node: None,
+        message: None,
+        last_restart: None,
     }
 }
 
@@ -143,6 +145,7 @@ fn fixed_model() -> Model {
                 image: Some("currency-converter:1.0.0-rugpull".into()),
                 generation: 2,
                 observed_generation: 2,
+                images: Vec::new(),
             }])),
         ),
     );
@@ -210,6 +213,7 @@ fn act3_model() -> Model {
                 image: Some("currency-converter:1.0.0-rugpull".into()),
                 generation: 2,
                 observed_generation: 2,
+                images: Vec::new(),
             }])),
         ),
     );

@@ -7,9 +7,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use serde_json::Value;
 
-use crate::msg::cluster::{
-    DeploymentSummary, EventSummary, PodPhase, PodSummary, PolicySummary, is_demo_namespace,
-};
+use crate::msg::cluster::{DeploymentSummary, EventSummary, PodPhase, PodSummary, PolicySummary};
 
 pub fn pod(pod: &Pod) -> PodSummary {
     let meta = &pod.metadata;
@@ -24,14 +22,12 @@ pub fn pod(pod: &Pod) -> PodSummary {
         .iter()
         .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
         .sum();
-    let image = if is_demo_namespace(&namespace) {
-        pod.spec
-            .as_ref()
-            .and_then(|s| s.containers.first())
-            .and_then(|c| c.image.clone())
-    } else {
-        None
-    };
+    // Kept for every pod: the filter matches on it, and `I` compares images.
+    let image = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone());
     PodSummary {
         name: meta.name.clone().unwrap_or_default(),
         namespace,
@@ -45,7 +41,57 @@ pub fn pod(pod: &Pod) -> PodSummary {
             .and_then(|t| to_chrono(&t.0)),
         image,
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        message: pod_message(pod),
+        last_restart: statuses
+            .iter()
+            .filter_map(|c| {
+                c.last_state
+                    .as_ref()?
+                    .terminated
+                    .as_ref()?
+                    .finished_at
+                    .as_ref()
+            })
+            .filter_map(|t| to_chrono(&t.0))
+            .max(),
     }
+}
+
+/// The first thing that says why a pod is not fine: a container's waiting or terminated
+/// message, then an unscheduled pod's scheduler message, then the pod's own. Kept short:
+/// one line of a pane or the problems view.
+fn pod_message(pod: &Pod) -> Option<String> {
+    const MAX: usize = 500;
+    let status = pod.status.as_ref()?;
+    let from_containers = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten())
+        .find_map(|c| {
+            let state = c.state.as_ref()?;
+            state
+                .waiting
+                .as_ref()
+                .and_then(|w| w.message.clone())
+                .or_else(|| state.terminated.as_ref().and_then(|t| t.message.clone()))
+        });
+    let from_scheduler = || {
+        status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+            .and_then(|c| c.message.clone())
+    };
+    from_containers
+        .or_else(from_scheduler)
+        .or_else(|| status.message.clone())
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| {
+            let one_line = m.replace(['\n', '\r'], " ");
+            one_line.chars().take(MAX).collect()
+        })
 }
 
 /// k8s-openapi speaks jiff; the rest of the program speaks chrono.
@@ -160,7 +206,19 @@ fn classify(reason: String) -> PodPhase {
 
 pub fn deployment(d: &Deployment) -> DeploymentSummary {
     let status = d.status.as_ref();
+    let images = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|s| {
+            s.containers
+                .iter()
+                .filter_map(|c| c.image.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     DeploymentSummary {
+        images,
         namespace: d.metadata.namespace.clone().unwrap_or_default(),
         name: d.metadata.name.clone().unwrap_or_default(),
         replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
@@ -324,7 +382,11 @@ mod tests {
         })));
         assert_eq!(crash.phase, PodPhase::Failing("CrashLoopBackOff".into()));
         assert!(!crash.is_ready());
-        assert_eq!(crash.image, None);
+        assert_eq!(
+            crash.tag(),
+            None,
+            "no tag shown outside the demo's namespaces"
+        );
 
         let creating = pod(&api_pod(json!({
             "metadata": {"name": "b", "namespace": "x"},

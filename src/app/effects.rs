@@ -12,6 +12,7 @@ use crate::actions::{ActEnvironment, RunningAct, spawn_act};
 use crate::model::Model;
 use crate::msg::{ChatEvent, Effect, Msg};
 use crate::sources::a2a::{A2aClient, Protocol};
+use crate::sources::clients::ClientPool;
 
 /// Carries out what `update` asked for. What must reach the model at once (a refusal, an
 /// error) comes back as messages, which the app applies through `update` like any other.
@@ -54,6 +55,18 @@ pub struct LiveEffects {
     chat: Option<ChatSetup>,
     clipboard: Clipboard,
     browser: Browser,
+    /// The clusters, for what the user reads and writes by hand (detail, events, deletes).
+    clusters: Option<ClientPool>,
+    /// The detail/events view's reader; aborted when the view closes.
+    inspect: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for LiveEffects {
+    fn drop(&mut self) {
+        if let Some(task) = self.inspect.take() {
+            task.abort();
+        }
+    }
 }
 
 impl LiveEffects {
@@ -65,7 +78,61 @@ impl LiveEffects {
             chat: None,
             clipboard: Clipboard::Terminal,
             browser: Browser::System,
+            clusters: None,
+            inspect: None,
         }
+    }
+
+    /// Lets the views read objects and `Ctrl+D` delete pods.
+    pub fn with_clusters(mut self, pool: ClientPool) -> LiveEffects {
+        self.clusters = Some(pool);
+        self
+    }
+
+    fn inspect(&mut self, id: u64, target: &crate::msg::InspectTarget) -> Vec<Msg> {
+        self.stop_inspect();
+        let Some(pool) = self.clusters.clone() else {
+            return vec![Msg::Notice("the clusters are not readable here".into())];
+        };
+        let task = crate::sources::inspect::run(pool, id, target.clone(), self.tx.clone());
+        self.inspect = Some(tokio::spawn(task));
+        Vec::new()
+    }
+
+    fn stop_inspect(&mut self) {
+        if let Some(task) = self.inspect.take() {
+            task.abort();
+        }
+    }
+
+    fn delete_pod(&self, cluster: usize, namespace: &str, name: &str, model: &Model) -> Vec<Msg> {
+        let Some(pool) = self.clusters.clone() else {
+            return vec![Msg::Notice("the clusters are not writable here".into())];
+        };
+        let cluster_name = model
+            .clusters
+            .get(cluster)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| format!("cluster {}", cluster + 1));
+        let (namespace, name, tx) = (namespace.to_string(), name.to_string(), self.tx.clone());
+        tokio::spawn(async move {
+            let said = match pool.client(cluster).await {
+                Err(e) => format!("could not delete pod {name} in {cluster_name}: {e}"),
+                Ok(client) => {
+                    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                        kube::Api::namespaced(client, &namespace);
+                    match pods.delete(&name, &Default::default()).await {
+                        Ok(_) => format!("deleting pod {namespace}/{name} in {cluster_name}"),
+                        Err(e) => format!(
+                            "could not delete pod {namespace}/{name} in {cluster_name}: {}",
+                            crate::sources::kubeconfig::describe_error(&e)
+                        ),
+                    }
+                }
+            };
+            let _ = tx.send(Msg::Notice(said)).await;
+        });
+        Vec::new()
     }
 
     /// Lets the act keys run scripts.
@@ -212,6 +279,16 @@ impl EffectRunner for LiveEffects {
                     Vec::new()
                 }
             },
+            Effect::Inspect { id, target } => self.inspect(*id, target),
+            Effect::StopInspect => {
+                self.stop_inspect();
+                Vec::new()
+            }
+            Effect::DeletePod {
+                cluster,
+                namespace,
+                name,
+            } => self.delete_pod(*cluster, namespace, name, model),
         }
     }
 }

@@ -210,7 +210,9 @@ impl Runtime {
             }
         }
 
-        let mut effects = LiveEffects::new(tx.clone());
+        let contexts = world.clusters.iter().map(|c| c.context.clone()).collect();
+        let pool = sources::clients::ClientPool::new(world.kubeconfig.clone(), contexts);
+        let mut effects = LiveEffects::new(tx.clone()).with_clusters(pool);
         if parts.acts {
             effects = effects.with_acts(world.act_environment(config));
         }

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod exfil;
 pub mod filter;
 pub mod forward;
+pub mod inspect;
 pub mod rows;
 
 use chrono::{DateTime, FixedOffset};
@@ -40,6 +41,25 @@ impl WorldMode {
     }
 }
 
+/// What fills the body: the cluster panes, or one of the triage views over them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    #[default]
+    Panes,
+    /// `Enter`/`d`: the selected pod or deployment, `kubectl describe`-like.
+    Detail,
+    /// `e`: the selected object's events.
+    Events,
+    /// `l`: the selected pod's log.
+    Logs,
+    /// `!`: what is wrong, across every cluster.
+    Problems,
+    /// `E`: every cluster's events, merged by time.
+    Timeline,
+    /// `I`: every workload's images, cluster by cluster.
+    Images,
+}
+
 /// Everything the UI draws from.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -48,6 +68,24 @@ pub struct Model {
     /// Index into `clusters` of the pane that takes scroll keys.
     pub focus: usize,
     pub zoomed: bool,
+    /// What the body shows.
+    pub view: View,
+    /// Where Esc goes from the view (the panes, or the problems list a detail came from).
+    pub view_back: Option<View>,
+    /// First line shown of a view that keeps no scroll of its own (problems, timeline, images).
+    pub view_scroll: usize,
+    /// The object the detail or events view reads, while one is open.
+    pub inspect: Option<inspect::InspectModel>,
+    /// Ids for inspect requests, so stale news is told apart.
+    pub next_request: u64,
+    /// The `/` filter being typed (the box is open while this is `Some`).
+    pub filter_input: Option<String>,
+    /// The filter in force, as typed; each pane keeps its matches.
+    pub filter_error: Option<String>,
+    /// No writes at all, acts included (`--read-only`, `[ui] read_only`).
+    pub read_only: bool,
+    /// A pod waiting for `y`/Enter before it is deleted: cluster, namespace, name.
+    pub confirming_delete: Option<(usize, String, String)>,
     pub show_help: bool,
     /// Wall clock with the presenter's UTC offset; set by ticks so drawing is pure.
     pub now: DateTime<FixedOffset>,
@@ -103,6 +141,15 @@ impl Model {
                 .collect(),
             focus: 0,
             zoomed: false,
+            view: View::Panes,
+            view_back: None,
+            view_scroll: 0,
+            inspect: None,
+            next_request: 1,
+            filter_input: None,
+            filter_error: None,
+            read_only: false,
+            confirming_delete: None,
             show_help: false,
             now,
             size: (80, 24),

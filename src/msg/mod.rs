@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cluster;
 pub mod exfil;
 pub mod forward;
+pub mod inspect;
 
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::KeyEvent;
@@ -19,6 +20,7 @@ pub use chat::ChatEvent;
 pub use cluster::{ClusterMsg, ResourceMsg};
 pub use exfil::ExfilMsg;
 pub use forward::ForwardMsg;
+pub use inspect::{InspectMsg, InspectTarget};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -52,6 +54,8 @@ pub enum Msg {
     Exfil(ExfilMsg),
     /// News from Prometheus, Alertmanager or the ztunnel scrape.
     Alerts(AlertsMsg),
+    /// News about the object the detail or events view looks at.
+    Inspect(InspectMsg),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,4 +69,17 @@ pub enum Effect {
     OpenUrl(String),
     /// Put this text on the clipboard (OSC 52 through the terminal).
     CopyToClipboard(String),
+    /// Start reading this object for the detail/events view (replacing any other).
+    Inspect {
+        id: u64,
+        target: InspectTarget,
+    },
+    /// The detail/events view closed: stop reading.
+    StopInspect,
+    /// Delete this pod (the user confirmed, naming the cluster and the pod).
+    DeletePod {
+        cluster: usize,
+        namespace: String,
+        name: String,
+    },
 }

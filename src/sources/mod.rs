@@ -4,11 +4,13 @@
 pub mod a2a;
 pub mod alerts;
 pub mod backoff;
+pub mod clients;
 pub mod clock;
 pub mod cluster;
 pub mod exfil;
 pub mod exposition;
 pub mod forward;
+pub mod inspect;
 pub mod kubeconfig;
 pub mod prom_api;
 pub mod signals;

@@ -48,6 +48,57 @@ pub fn pad(s: &str, width: usize) -> String {
     format!("{cut}{}", " ".repeat(width.saturating_sub(n)))
 }
 
+/// `text` broken into lines of at most `width` columns: at spaces where it can, inside a
+/// word where it must. Wide characters count as two; an empty text is one empty line.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar as _;
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        let mut used = 0usize;
+        for word in paragraph.split(' ') {
+            let word_width: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+            let gap = usize::from(used > 0);
+            if used + gap + word_width <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                used += gap + word_width;
+                continue;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            for c in word.chars() {
+                let w = c.width().unwrap_or(0);
+                if used + w > width && used > 0 {
+                    lines.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+                line.push(c);
+                used += w;
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// A time as the presenter's clock shows it, with how long ago: `10:02:03 (12m ago)`.
+pub fn when(at: Option<DateTime<Utc>>, now: DateTime<FixedOffset>) -> String {
+    match at {
+        Some(t) => format!(
+            "{} ({} ago)",
+            t.with_timezone(now.offset()).format("%Y-%m-%d %H:%M:%S"),
+            age(Some(t), now)
+        ),
+        None => "-".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +131,15 @@ mod tests {
         assert_eq!(fit("currency-converter", 8, false), "currenc…");
         assert_eq!(fit("ab", 0, false), "");
         assert_eq!(pad("ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn wrapping() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
+        assert_eq!(wrap("a\nb", 4), ["a", "b"]);
+        assert_eq!(wrap("日本語です", 4), ["日本", "語で", "す"]);
+        assert_eq!(wrap("x", 0), ["x"]);
     }
 }

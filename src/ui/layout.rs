@@ -24,6 +24,8 @@ pub struct ScreenAreas {
     pub tabs: Option<Rect>,
     /// One rect per cluster pane drawn, with the cluster index it shows.
     pub panes: Vec<(usize, Rect)>,
+    /// Where the panes (and their tab bar) go; a triage view takes all of it.
+    pub body: Rect,
     /// The act script's output, below the panes while there is a run to show.
     pub act_log: Option<Rect>,
     /// The chat strip: always on a tall screen, on demand (`i`) on a small one.
@@ -54,7 +56,9 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let show_chat = model.chat.focused || body.height >= 30;
+    // A triage view takes the chat strip's room too; typing brings the strip back.
+    let show_chat =
+        model.chat.focused || (body.height >= 30 && model.view == crate::model::View::Panes);
     let (body, chat) = if show_chat && body.height >= 12 {
         let height = if body.height >= 40 { 12 } else { 8 };
         let [b, c] = Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
@@ -108,6 +112,7 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         footer,
         tabs,
         panes,
+        body,
         act_log,
         chat,
         alerts,
@@ -115,10 +120,15 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
     }
 }
 
-/// Rows of pod list visible in the focused pane: what PgUp/PgDn move by.
+/// Rows of pod list visible in the focused pane, or of the open view: what PgUp/PgDn
+/// move by.
 pub fn page_rows(model: &Model) -> usize {
     let (w, h) = model.size;
     let areas = screen(Rect::new(0, 0, w, h), model);
+    if model.view != crate::model::View::Panes {
+        // Inside the view's border.
+        return usize::from(areas.body.height.saturating_sub(2)).max(1);
+    }
     areas
         .panes
         .iter()

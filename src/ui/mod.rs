@@ -5,6 +5,7 @@ mod act;
 mod alerts;
 mod chat;
 mod cluster;
+mod detail;
 mod exfil;
 mod format;
 mod header;
@@ -22,7 +23,7 @@ pub use format::age;
 pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
     let areas = layout::screen(frame.area(), model);
     header::draw(frame, areas.header, model, theme);
-    cluster::draw_body(frame, &areas, model, theme);
+    draw_view(frame, &areas, model, theme);
     if let Some(area) = areas.chat {
         // The counter stands beside the conversation: the two halves of the story.
         let [counter, talk] = ratatui::layout::Layout::horizontal([
@@ -52,6 +53,31 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
         help::draw(frame, frame.area(), model, theme);
     }
     act::draw_prompts(frame, model, theme);
+}
+
+/// The body: the cluster panes, or the triage view that is open over them.
+fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, theme: &Theme) {
+    use crate::model::View;
+    match model.view {
+        View::Panes => cluster::draw_body(frame, areas, model, theme),
+        View::Detail | View::Events => detail::draw(frame, areas.body, model, theme),
+        View::Logs | View::Problems | View::Timeline | View::Images => {
+            cluster::draw_body(frame, areas, model, theme)
+        }
+    }
+}
+
+/// How many lines the open view has at the current size: `update` keeps its scroll within
+/// them (a view that scrolls past its end would need as many keys to come back).
+pub fn view_line_count(model: &Model) -> usize {
+    use crate::model::View;
+    let (w, h) = model.size;
+    let areas = layout::screen(ratatui::layout::Rect::new(0, 0, w, h), model);
+    let width = usize::from(areas.body.width.saturating_sub(2));
+    match model.view {
+        View::Detail | View::Events => detail::lines(model, width, &Theme::default()).len(),
+        _ => 0,
+    }
 }
 
 /// The screen as plain text, one line per row: for snapshots and headless checks.

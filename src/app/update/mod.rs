@@ -3,12 +3,13 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 mod chat;
+mod views;
 
 use chat::{on_chat_event, on_chat_key, send_prompt};
 
 use crate::config::Action;
 use crate::model::forward::ForwardRow;
-use crate::model::{ActRun, ClusterModel, Model, Reachability};
+use crate::model::{ActRun, ClusterModel, Model, Reachability, View};
 use crate::msg::{ActKind, ActMsg, ClusterMsg, Effect, ExfilMsg, Msg};
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
@@ -41,6 +42,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Chat(event) => on_chat_event(model, event),
         Msg::Exfil(msg) => on_exfil(model, msg),
         Msg::Alerts(msg) => model.alerts.apply(msg, model.now),
+        Msg::Inspect(msg) => views::on_inspect(model, msg),
     }
     Vec::new()
 }
@@ -187,6 +189,11 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    if model.view != View::Panes
+        && let Some(effects) = views::on_view_key(model, &key)
+    {
+        return effects;
+    }
     let page = model.page_rows;
     let count = model.clusters.len();
     if let KeyCode::Char(c @ '1'..='9') = key.code
@@ -242,6 +249,13 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
                 c.cursor_to_end(true, page);
             }
         }
+        Action::Detail => return views::open_detail(model),
+        Action::Events => return views::open_events(model),
+        Action::CopyCommand => return views::copy_command(model),
+        Action::Problems => return views::toggle_view(model, View::Problems),
+        Action::Timeline => return views::toggle_view(model, View::Timeline),
+        Action::Images => return views::toggle_view(model, View::Images),
+        Action::Logs | Action::Filter | Action::DeletePod => {}
     }
     Vec::new()
 }
@@ -310,8 +324,8 @@ fn move_cursor(model: &mut Model, delta: isize, page: usize) {
 mod tests {
     use super::*;
     use crate::model::chat::{CANONICAL_PROMPT, MAX_PROMPT_CHARS, Speaker};
-    use crate::msg::ChatEvent;
     use crate::model::{ActLine, ActOutcome, WorldMode};
+    use crate::msg::ChatEvent;
     use chrono::{DateTime, FixedOffset};
 
     fn t(s: &str) -> DateTime<FixedOffset> {

@@ -1,0 +1,277 @@
+//! The triage views over the panes: opening them on the selected row, their keys, closing
+//! them back to where the cursor was, and `y` — the kubectl command for what is on screen.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::notice;
+use crate::config::Action;
+use crate::model::inspect::InspectModel;
+use crate::model::rows::RowKey;
+use crate::model::{Model, View};
+use crate::msg::{Effect, InspectMsg, InspectTarget};
+
+/// What `Enter`/`d`, `e` and `l` act on: the focused pane's selected row.
+pub(super) fn selected_target(model: &Model) -> Result<InspectTarget, String> {
+    let cluster = model.focus;
+    let Some(c) = model.clusters.get(cluster) else {
+        return Err("no cluster is configured".into());
+    };
+    let Some((key, _)) = c.cursor_row() else {
+        return Err(format!(
+            "select a row in {} first ({}/{} move the selection)",
+            c.name,
+            model.keys.first(Action::Down),
+            model.keys.first(Action::Up)
+        ));
+    };
+    Ok(match key {
+        RowKey::Pod((namespace, name)) => InspectTarget::Pod {
+            cluster,
+            namespace,
+            name,
+        },
+        RowKey::Deployment((namespace, name)) => InspectTarget::Deployment {
+            cluster,
+            namespace,
+            name,
+        },
+        RowKey::Namespace(namespace) | RowKey::Policy((namespace, _)) => {
+            InspectTarget::Namespace { cluster, namespace }
+        }
+        RowKey::Policies => {
+            return Err("the policies header has no object; select a policy or a pod".into());
+        }
+    })
+}
+
+/// Opens `view` (Detail or Events) on `target`, reusing the reader when it already reads it.
+pub(super) fn open_inspect(model: &mut Model, view: View, target: InspectTarget) -> Vec<Effect> {
+    let back = if model.view == View::Panes || model.view == View::Problems {
+        Some(model.view)
+    } else {
+        model.view_back
+    };
+    model.view_back = back;
+    model.view = view;
+    if let Some(open) = model.inspect.as_mut()
+        && open.target == target
+    {
+        open.scroll = 0;
+        return Vec::new();
+    }
+    let id = model.next_request;
+    model.next_request += 1;
+    model.inspect = Some(InspectModel::new(id, target.clone()));
+    vec![Effect::Inspect { id, target }]
+}
+
+/// `Enter`/`d`: the detail of the selected pod or deployment.
+pub(super) fn open_detail(model: &mut Model) -> Vec<Effect> {
+    match selected_target(model) {
+        Ok(t @ (InspectTarget::Pod { .. } | InspectTarget::Deployment { .. })) => {
+            open_inspect(model, View::Detail, t)
+        }
+        Ok(InspectTarget::Namespace { namespace, .. }) => {
+            let events = model.keys.first(Action::Events);
+            notice(
+                model,
+                format!(
+                    "{namespace}: describe works on pods and deployments; {events} shows the namespace's events"
+                ),
+            );
+            Vec::new()
+        }
+        Err(why) => {
+            notice(model, why);
+            Vec::new()
+        }
+    }
+}
+
+/// `e`: the events of the selected object (a namespace's, for a namespace).
+pub(super) fn open_events(model: &mut Model) -> Vec<Effect> {
+    // From the detail view: the same object's events.
+    if model.view == View::Detail
+        && let Some(target) = model.inspect.as_ref().map(|i| i.target.clone())
+    {
+        return open_inspect(model, View::Events, target);
+    }
+    match selected_target(model) {
+        Ok(t) => open_inspect(model, View::Events, t),
+        Err(why) => {
+            notice(model, why);
+            Vec::new()
+        }
+    }
+}
+
+/// Back to where the view was opened from; the reader stops once no view needs it.
+pub(super) fn close_view(model: &mut Model) -> Vec<Effect> {
+    let back = model.view_back.take().unwrap_or(View::Panes);
+    model.view = back;
+    let mut effects = Vec::new();
+    if !matches!(model.view, View::Detail | View::Events) && model.inspect.take().is_some() {
+        effects.push(Effect::StopInspect);
+    }
+    effects
+}
+
+/// Opens one of the views that need no selection, or closes it when it is already open.
+pub(super) fn toggle_view(model: &mut Model, view: View) -> Vec<Effect> {
+    if model.view == view {
+        return close_view(model);
+    }
+    let mut effects = Vec::new();
+    if model.inspect.take().is_some() {
+        effects.push(Effect::StopInspect);
+    }
+    model.view_back = None;
+    model.view = view;
+    model.view_scroll = 0;
+    effects
+}
+
+pub(super) fn on_inspect(model: &mut Model, msg: InspectMsg) {
+    if let Some(open) = model.inspect.as_mut() {
+        open.apply(msg);
+    }
+}
+
+/// Keys a view takes before the main screen's: scrolling it, and leaving it. `None` lets the
+/// key through to the main screen (acts, chat, help, the other views).
+pub(super) fn on_view_key(model: &mut Model, key: &KeyEvent) -> Option<Vec<Effect>> {
+    if key.code == KeyCode::Esc {
+        return Some(close_view(model));
+    }
+    let action = model.keys.action(key)?;
+    let page = model.page_rows as isize;
+    let delta = match action {
+        Action::Quit => return Some(close_view(model)),
+        Action::Down => 1,
+        Action::Up => -1,
+        Action::PageDown => page,
+        Action::PageUp => -page,
+        Action::Top => isize::MIN / 2,
+        Action::Bottom => isize::MAX / 2,
+        _ => return None,
+    };
+    // Within the lines the view has now, less the page that shows the last of them.
+    let last = crate::ui::view_line_count(model).saturating_sub(model.page_rows);
+    let scroll = match model.view {
+        View::Detail | View::Events => match model.inspect.as_mut() {
+            Some(i) => &mut i.scroll,
+            None => return Some(Vec::new()),
+        },
+        _ => &mut model.view_scroll,
+    };
+    *scroll = scroll.saturating_add_signed(delta).min(last);
+    Some(Vec::new())
+}
+
+/// `y`: the kubectl command that shows what is on screen, copied (OSC 52).
+pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
+    let command = match model.view {
+        View::Panes => selected_target(model).map(|t| describe_command(model, &t)),
+        View::Detail => inspect_target(model).map(|t| describe_command(model, &t)),
+        View::Events => inspect_target(model).map(|t| events_command(model, &t)),
+        _ => Err("nothing to copy here".to_string()),
+    };
+    match command {
+        Ok(command) => {
+            notice(model, format!("copied: {command}"));
+            vec![Effect::CopyToClipboard(command)]
+        }
+        Err(why) => {
+            notice(model, why);
+            Vec::new()
+        }
+    }
+}
+
+fn inspect_target(model: &Model) -> Result<InspectTarget, String> {
+    model
+        .inspect
+        .as_ref()
+        .map(|i| i.target.clone())
+        .ok_or_else(|| "nothing is open".to_string())
+}
+
+/// `kubectl --context 'ctx' -n ns`: the start of every command, quoted for a shell.
+pub fn kubectl_prefix(model: &Model, cluster: usize, namespace: Option<&str>) -> String {
+    let context = model
+        .clusters
+        .get(cluster)
+        .map(|c| c.context.as_str())
+        .unwrap_or_default();
+    let mut out = format!("kubectl --context {}", shell_quote(context));
+    if let Some(ns) = namespace {
+        out.push_str(" -n ");
+        out.push_str(&shell_quote(ns));
+    }
+    out
+}
+
+pub fn describe_command(model: &Model, target: &InspectTarget) -> String {
+    let prefix = kubectl_prefix(model, target.cluster(), Some(target.namespace()));
+    match target {
+        InspectTarget::Pod { name, .. } => format!("{prefix} describe pod {}", shell_quote(name)),
+        InspectTarget::Deployment { name, .. } => {
+            format!("{prefix} describe deployment {}", shell_quote(name))
+        }
+        InspectTarget::Namespace { .. } => {
+            format!("{prefix} get events --sort-by=.lastTimestamp")
+        }
+    }
+}
+
+pub fn events_command(model: &Model, target: &InspectTarget) -> String {
+    let prefix = kubectl_prefix(model, target.cluster(), Some(target.namespace()));
+    match target {
+        InspectTarget::Pod { name, .. } => format!(
+            "{prefix} get events --field-selector {}",
+            shell_quote(&format!(
+                "involvedObject.kind=Pod,involvedObject.name={name}"
+            ))
+        ),
+        InspectTarget::Deployment { name, .. } => format!(
+            "{prefix} get events --field-selector {}",
+            shell_quote(&format!(
+                "involvedObject.kind=Deployment,involvedObject.name={name}"
+            ))
+        ),
+        InspectTarget::Namespace { .. } => {
+            format!("{prefix} get events --sort-by=.lastTimestamp")
+        }
+    }
+}
+
+/// A word a POSIX shell reads back as itself: bare when it is plainly safe, else in single
+/// quotes (a context name from a kubeconfig can hold anything).
+pub fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_quote("kind-trustusbank-bank"),
+            "kind-trustusbank-bank"
+        );
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(rm -rf ~)"), "'$(rm -rf ~)'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -73,7 +73,7 @@ impl InspectModel {
             ResourceMsg::Deleted(key) => self.events.retain(|e| e.key() != key),
         }
         // Newest first; equal times keep their order.
-        self.events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        self.events.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
         self.events.truncate(EVENTS_KEPT);
     }
 

@@ -44,6 +44,7 @@ fn model(pods_per_cluster: usize) -> Model {
                 node: None,
                 message: None,
                 last_restart: None,
+                ready_since: None,
             })
             .collect();
         update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));

@@ -218,17 +218,31 @@ fn workload_line(row: &ImageRow, name_w: usize, cell_w: usize, theme: &Theme) ->
         let (text, role) = match cell {
             None => ("—".to_string(), Role::Muted),
             Some((now, first)) => {
-                let each = cell_w.saturating_sub(1) / now.len().max(1);
-                let shown: Vec<String> = now.iter().map(|i| show_image(i, each)).collect();
+                // What it was, by tag, is said whole; the images get the rest of the room.
+                let was = first.filter(|f| f != now).map(|was| {
+                    let tags: Vec<&str> = was
+                        .iter()
+                        .map(|i| i.rsplit(':').next().unwrap_or(i))
+                        .collect();
+                    format!(" (was {})", tags.join(" "))
+                });
+                let show = |room: usize| -> Vec<String> {
+                    let each = room / now.len().max(1);
+                    now.iter().map(|i| show_image(i, each)).collect()
+                };
+                let room = cell_w.saturating_sub(1);
+                let mut shown =
+                    show(room.saturating_sub(was.as_ref().map_or(0, |w| w.chars().count())));
+                // No room for both: the image now wins (the colour says it changed).
+                let was = if shown.iter().any(|s| s.starts_with('…')) {
+                    shown = show(room);
+                    was.map(|_| String::new())
+                } else {
+                    was
+                };
                 let text = shown.join(" ");
-                match first.filter(|f| f != now) {
-                    Some(was) => {
-                        let was: Vec<&str> = was
-                            .iter()
-                            .map(|i| i.rsplit(':').next().unwrap_or(i))
-                            .collect();
-                        (format!("{text} (was {})", was.join(" ")), Role::Danger)
-                    }
+                match was {
+                    Some(was) => (format!("{text}{was}"), Role::Danger),
                     None if differs => (text, Role::Warn),
                     None => (text, Role::Text),
                 }

@@ -45,26 +45,29 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         .map(|c| c.name.chars().count())
         .max()
         .unwrap_or(7)
-        .clamp(4, 12)
+        .clamp(7, 12)
         + 1;
     let since_w = 5;
-    let what_w = if width >= 120 { 24 } else { 17 };
-    let object_w = if width >= 160 {
-        56
-    } else if width >= 120 {
-        44
+    let what_w = if width >= 110 { 24 } else { 17 };
+    // The object first; its namespace where there is room for it.
+    let namespace_w = if width >= 150 { 30 } else { 0 };
+    let object_w = if width >= 150 {
+        48
+    } else if width >= 110 {
+        40
     } else {
-        26
+        28
     };
-    let message_w = width.saturating_sub(cluster_w + object_w + what_w + since_w + 1);
+    let message_w = width.saturating_sub(cluster_w + namespace_w + object_w + what_w + since_w + 1);
     let rows = usize::from(inner.height) - 1;
     let selected = model.view_scroll.min(total - 1);
     let top = (selected + 1).saturating_sub(rows);
     let mut lines = vec![Line::styled(
         format!(
-            "{}{}{}{:>since_w$} {}",
+            "{}{}{}{}{:>since_w$} {}",
             pad("CLUSTER", cluster_w),
-            pad("NAMESPACE/OBJECT", object_w),
+            pad("OBJECT", object_w),
+            pad(if namespace_w > 0 { "NAMESPACE" } else { "" }, namespace_w),
             pad("WHAT", what_w),
             "SINCE",
             "LAST MESSAGE"
@@ -77,11 +80,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             .get(p.key.cluster)
             .map(|c| c.name.as_str())
             .unwrap_or("?");
-        let object = if p.key.namespace.is_empty() {
-            p.object.clone()
-        } else {
-            format!("{}/{}", p.key.namespace, p.object)
-        };
+        let object = &p.object;
         let role = match p.severity {
             Severity::Danger => Role::Danger,
             Severity::Warn => Role::Warn,

@@ -88,7 +88,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         let mut spans = vec![
             Span::styled(pad(cluster, cluster_w), theme.style(Role::Accent)),
             Span::styled(
-                pad(&fit(&object, object_w - 1, true), object_w),
+                pad(&fit(object, object_w - 1, true), object_w),
                 theme.style(Role::Text),
             ),
             Span::styled(pad(&p.what, what_w), theme.style(role)),

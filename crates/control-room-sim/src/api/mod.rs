@@ -3,7 +3,8 @@
 //! [`router`] routes by hand over Kubernetes paths and serves GET, LIST and WATCH; writes are
 //! in [`writes`], [`patch`] (with [`strategic`]) and [`scale`]; pod logs and port-forward are
 //! their own subresources; [`discovery`] and the two OpenAPI documents let kubectl find its way;
-//! [`responses`] shapes every `Status` body; [`listener`] owns the loopback socket.
+//! [`table`] prints the server-side Tables `kubectl get` asks for; [`responses`] shapes every
+//! `Status` body; [`listener`] owns the loopback socket.
 
 pub(crate) mod discovery;
 pub(crate) mod listener;
@@ -18,5 +19,6 @@ pub(crate) mod responses;
 pub(crate) mod router;
 pub(crate) mod scale;
 pub(crate) mod strategic;
+pub(crate) mod table;
 pub(crate) mod watch;
 pub(crate) mod writes;

@@ -11,6 +11,7 @@ mod kubectl;
 mod logs;
 mod portforward;
 mod support;
+mod tables;
 mod tools;
 mod writes;
 mod writes_kube_rs;

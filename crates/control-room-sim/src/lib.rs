@@ -33,7 +33,7 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use controller::restart_container;
+pub use controller::{EXIT_AFTER, EXIT_CODE, READY, restart_container};
 pub use services::{
     ConnectionCounters, ConnectionKey, ExfilEvent, ExfilLedger, MeshLogLine, MeshTelemetry,
     MetricSample, Scope as TelemetryScope,
@@ -89,11 +89,19 @@ pub struct SimTuning {
     /// How long each visible phase of a rollout lasts: a new pod shows ContainerCreating for
     /// about this long, an old one Terminating. Scheduling takes a quarter of it.
     pub rollout_step: Duration,
+    /// The kubelet's first back-off after a failed image pull or a crashed container (10 s
+    /// on a real node); each next one doubles, up to 30 times this (300 s). The kubelet's
+    /// other periods scale by the same factor: its resyncs, readiness probes (their
+    /// `periodSeconds`), the scheduler's five-minute retry of pods no node fits.
+    pub kubelet_backoff: Duration,
 }
 
 /// The default [`SimTuning::rollout_step`]: long enough for a presenter's audience to see
 /// ContainerCreating and Terminating go by.
 pub const DEFAULT_ROLLOUT_STEP: Duration = Duration::from_millis(1500);
+
+/// The default [`SimTuning::kubelet_backoff`]: a real kubelet's.
+pub const DEFAULT_KUBELET_BACKOFF: Duration = Duration::from_secs(10);
 
 impl Default for SimTuning {
     fn default() -> Self {
@@ -101,6 +109,7 @@ impl Default for SimTuning {
             history_window: DEFAULT_HISTORY_WINDOW,
             bookmark_interval: Duration::from_secs(15),
             rollout_step: DEFAULT_ROLLOUT_STEP,
+            kubelet_backoff: DEFAULT_KUBELET_BACKOFF,
         }
     }
 }
@@ -197,6 +206,8 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
         });
     }
     services.register_catalogue();
+    let stores: Vec<ClusterStore> = clusters.iter().map(|c| c.server.store().clone()).collect();
+    let images = std::sync::Arc::new(controller::images::Registry::from_world(&stores));
 
     let servers: Vec<String> = clusters
         .iter()
@@ -216,7 +227,12 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
     // Serve only once nothing else can fail, so an error above leaves no server running.
     for (c, listener) in clusters.iter_mut().zip(listeners) {
         let store = c.server.store().clone();
-        c.controllers = Some(controller::spawn(store, c.spec, tuning.rollout_step));
+        let config = controller::Config {
+            step: tuning.rollout_step,
+            kubelet_backoff: tuning.kubelet_backoff,
+            images: images.clone(),
+        };
+        c.controllers = Some(controller::spawn(store, c.spec, config));
         c.server.serve(listener);
         tracing::info!(
             cluster = c.spec.short,

@@ -13,6 +13,7 @@ mod portforward;
 mod support;
 mod tables;
 mod tools;
+mod triage;
 mod writes;
 mod writes_kube_rs;
 mod writes_kubectl;

@@ -74,14 +74,14 @@ impl Line {
 
 /// What the request asked for, once validated.
 #[derive(Debug)]
-struct Params {
-    container: String,
-    follow: bool,
-    previous: bool,
-    timestamps: bool,
-    tail: Option<usize>,
-    since: Option<DateTime<Utc>>,
-    limit_bytes: Option<usize>,
+pub(crate) struct Params {
+    pub container: String,
+    pub follow: bool,
+    pub previous: bool,
+    pub timestamps: bool,
+    pub tail: Option<usize>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit_bytes: Option<usize>,
 }
 
 pub async fn handle(
@@ -114,6 +114,13 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
     };
     if let Some(message) = not_started(&pod, name, &params.container) {
         return responses::bad_request(&message);
+    }
+    if let Some(generator) = ctx.services.log_generator_of(ctx.store.cluster(), &pod) {
+        let started = container_status(&pod, &params.container)
+            .and_then(|s| time_at(s, "/state/running/startedAt"))
+            .unwrap_or_else(|| created_at(&pod, now));
+        let log = generator.log(started);
+        return crate::api::generated_log::serve(ctx, &pod, params, log, now);
     }
     let ledger = ctx.services.exfil().clone();
     let mesh = ctx.services.mesh_telemetry().clone();
@@ -171,7 +178,7 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
     ))
 }
 
-fn text_response(body: Body) -> Response {
+pub(crate) fn text_response(body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response

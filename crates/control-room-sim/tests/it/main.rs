@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod big_log;
 mod chat;
 mod kube_rs;
 mod kubectl;

@@ -15,6 +15,7 @@ mod support;
 mod tables;
 mod tools;
 mod triage;
+mod triage_kube_rs;
 mod writes;
 mod writes_kube_rs;
 mod writes_kubectl;

@@ -49,7 +49,11 @@ fn model_with(pods_per_cluster: usize, phase: impl Fn(usize) -> PodPhase) -> Mod
                 created: Some(
                     now.with_timezone(&Utc) - chrono::Duration::minutes((p % 300) as i64),
                 ),
-                image: Some(format!("registry.example/workload-{:03}:1.{}.0", p % 100, p % 3)),
+                image: Some(format!(
+                    "registry.example/workload-{:03}:1.{}.0",
+                    p % 100,
+                    p % 3
+                )),
                 node: None,
                 message: None,
                 last_restart: None,
@@ -209,6 +213,14 @@ fn main() {
     key(&mut m, KeyCode::Esc);
 
     let mut m = model(10_000);
-    measure_filter("filter keystroke, 3 x 10,000 pods, \"workload-05\"", &mut m, "workload-05");
-    measure_filter("filter keystroke, 3 x 10,000 pods, re:", &mut m, "re:1\\.2\\.0$");
+    measure_filter(
+        "filter keystroke, 3 x 10,000 pods, \"workload-05\"",
+        &mut m,
+        "workload-05",
+    );
+    measure_filter(
+        "filter keystroke, 3 x 10,000 pods, re:",
+        &mut m,
+        "re:1\\.2\\.0$",
+    );
 }

@@ -109,23 +109,38 @@ impl ClusterModel {
     /// Applies (or clears) the filter: the matches are worked out once here, then kept up
     /// to date pod by pod.
     pub fn set_filter(&mut self, filter: Option<Filter>) {
-        let before = std::mem::take(&mut self.matched);
+        self.matched = Matched::default();
         if let Some(f) = &filter {
-            // A narrower filter looks only at what the wider one matched.
-            let narrower = self.filter.as_ref().is_some_and(|old| f.narrows(old));
-            let candidates: Box<dyn Iterator<Item = &PodSummary>> = if narrower {
-                Box::new(before.pods.iter().filter_map(|k| self.pods.get(k)))
-            } else {
-                Box::new(self.pods.values())
-            };
-            for p in candidates.filter(|p| f.matches_pod(p)) {
-                let count = self.matched.per_ns.entry(p.namespace.clone()).or_default();
-                count.total += 1;
-                if p.is_ready() {
-                    count.ready += 1;
+            // One pass over the pods in key order: the matches come out sorted, so the set
+            // is built in bulk, and each namespace's counts are added once, not per pod.
+            let mut keys: Vec<PodKey> = Vec::new();
+            let mut run: Option<(&str, NamespaceCount)> = None;
+            for p in self.pods.values() {
+                if !f.matches_pod(p) {
+                    continue;
                 }
-                self.matched.pods.insert(p.key());
+                match &mut run {
+                    Some((ns, count)) if *ns == p.namespace => {
+                        count.total += 1;
+                        count.ready += usize::from(p.is_ready());
+                    }
+                    _ => {
+                        if let Some((ns, count)) = run.take() {
+                            self.matched.per_ns.insert(ns.to_string(), count);
+                        }
+                        let count = NamespaceCount {
+                            total: 1,
+                            ready: usize::from(p.is_ready()),
+                        };
+                        run = Some((p.namespace.as_str(), count));
+                    }
+                }
+                keys.push(p.key());
             }
+            if let Some((ns, count)) = run {
+                self.matched.per_ns.insert(ns.to_string(), count);
+            }
+            self.matched.pods = keys.into_iter().collect();
         }
         self.filter = filter;
         self.scroll = 0;
@@ -500,6 +515,58 @@ mod tests {
         assert_eq!(c.pods_shown(), 1);
         c.set_filter(None);
         assert_eq!((c.pods_shown(), c.row_count()), (3, 5));
+    }
+
+    #[test]
+    fn row_count_and_row_index_agree_with_the_rows_drawn() {
+        use std::ops::ControlFlow;
+        let mut c = ClusterModel::new("vendor".into(), "ctx".into());
+        c.pinned_deployment = Some(("trustusbank-bank-vendors".into(), "cc".into()));
+        c.apply_policies(ResourceMsg::Reset(vec![PolicySummary {
+            namespace: "trustusbank-bank-vendors".into(),
+            name: "deny".into(),
+            action: "DENY ALL".into(),
+            sources: Vec::new(),
+            created: None,
+        }]));
+        c.apply_deployments(ResourceMsg::Reset(vec![DeploymentSummary {
+            namespace: "trustusbank-bank-vendors".into(),
+            name: "cc".into(),
+            replicas: 1,
+            status_replicas: 1,
+            ready: 1,
+            updated: 1,
+            available: 1,
+            image: None,
+            images: vec!["cc:1".into()],
+            generation: 1,
+            observed_generation: 1,
+            unavailable_since: None,
+        }]));
+        let mut pods = vec![pod("trustusbank-bank-vendors", "cc-1", true)];
+        for ns in ["a", "b", "kube-system"] {
+            for i in 0..7 {
+                pods.push(pod(ns, &format!("{ns}-pod-{i}"), i % 2 == 0));
+            }
+        }
+        c.apply_pods(ResourceMsg::Reset(pods));
+        for filter in [None, Some("pod-3"), Some("re:^(cc|a-)"), Some("nothing")] {
+            c.set_filter(filter.and_then(|f| Filter::parse(f).unwrap()));
+            let mut seen = 0;
+            c.visit_rows(0, |i, r| {
+                assert_eq!(
+                    c.row_index(&r.key()),
+                    Some(i),
+                    "{:?} under {filter:?}",
+                    r.key()
+                );
+                assert_eq!(c.row_at(i), Some(r.key()));
+                seen += 1;
+                ControlFlow::Continue(())
+            });
+            assert_eq!(c.row_count(), seen, "under {filter:?}");
+        }
+        assert_eq!(c.row_index(&RowKey::Pod(("a".into(), "gone".into()))), None);
     }
 
     #[test]

@@ -147,26 +147,65 @@ impl ClusterModel {
         }
     }
 
-    /// Rows in the pane now.
+    /// Rows in the pane now, counted per namespace (no walk over the pods).
     pub fn row_count(&self) -> usize {
-        let mut n = 0;
-        self.visit_rows(0, |_, _| {
-            n += 1;
-            ControlFlow::Continue(())
-        });
+        let policies = self.shown_policies().count();
+        let mut n = if policies > 0 { 1 + policies } else { 0 };
+        for (ns, _) in self.namespace_order() {
+            let count = self.shown_count(ns).total;
+            let deployments = self.shown_deployments_filtered(ns).count();
+            if count > 0 || deployments > 0 {
+                n += 1 + deployments + count;
+            }
+        }
         n
     }
 
+    /// Where `key` is, walking only the namespace it is in (whole namespaces before it are
+    /// counted, not visited).
     pub fn row_index(&self, key: &RowKey) -> Option<usize> {
-        let mut found = None;
-        self.visit_rows(0, |i, r| {
-            if r.key() == *key {
-                found = Some(i);
-                return ControlFlow::Break(());
+        let target_ns = match key {
+            RowKey::Namespace(ns) => Some(ns.as_str()),
+            RowKey::Deployment((ns, _)) | RowKey::Pod((ns, _)) => Some(ns.as_str()),
+            RowKey::Policies | RowKey::Policy(_) => None,
+        };
+        let Some(target_ns) = target_ns else {
+            let mut found = None;
+            self.visit_rows(0, |i, r| {
+                if r.key() == *key {
+                    found = Some(i);
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            });
+            return found;
+        };
+        let policies = self.shown_policies().count();
+        let mut row = if policies > 0 { 1 + policies } else { 0 };
+        for (ns, _) in self.namespace_order() {
+            let count = self.shown_count(ns).total;
+            let deployments = self.shown_deployments_filtered(ns).count();
+            if count == 0 && deployments == 0 {
+                continue;
             }
-            ControlFlow::Continue(())
-        });
-        found
+            if ns != target_ns {
+                row += 1 + deployments + count;
+                continue;
+            }
+            return match key {
+                RowKey::Namespace(_) => Some(row),
+                RowKey::Deployment((_, name)) => self
+                    .shown_deployments_filtered(ns)
+                    .position(|d| d.name == *name)
+                    .map(|i| row + 1 + i),
+                RowKey::Pod((_, name)) => self
+                    .shown_pods(ns)
+                    .position(|p| p.name == *name)
+                    .map(|i| row + 1 + deployments + i),
+                RowKey::Policies | RowKey::Policy(_) => None,
+            };
+        }
+        None
     }
 
     pub fn row_at(&self, index: usize) -> Option<RowKey> {

@@ -184,12 +184,10 @@ fn model() -> Model {
     msg(
         &mut m,
         1,
-        ClusterMsg::Deployments(ResourceMsg::Reset(vec![deployment(
-            BANK_NS,
-            "account-mcp",
-            "account-mcp:does-not-exist",
-            1,
-        )])),
+        ClusterMsg::Deployments(ResourceMsg::Reset(vec![
+            deployment(BANK_NS, "account-mcp", "account-mcp:does-not-exist", 1),
+            deployment(BANK_NS, "ticket-mcp", "ticket-mcp:1.0.0", 0),
+        ])),
     );
     // First seen clean, then the swap.
     msg(
@@ -248,15 +246,26 @@ fn model() -> Model {
     msg(
         &mut m,
         2,
-        ClusterMsg::Events(ResourceMsg::Reset(vec![event(
-            VENDOR_NS,
-            "e4",
-            false,
-            "Pulled",
-            "pod/currency-converter-8a7b6c5d4-p9o8i",
-            "Container image \"currency-converter:1.0.0-rugpull\" already present on machine",
-            100,
-        )])),
+        ClusterMsg::Events(ResourceMsg::Reset(vec![
+            event(
+                VENDOR_NS,
+                "e4",
+                false,
+                "Pulled",
+                "pod/currency-converter-8a7b6c5d4-p9o8i",
+                "Container image \"currency-converter:1.0.0-rugpull\" already present on machine",
+                100,
+            ),
+            event(
+                VENDOR_NS,
+                "e5",
+                true,
+                "Unhealthy",
+                "pod/currency-converter-8a7b6c5d4-p9o8i",
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                40,
+            ),
+        ])),
     );
     m
 }
@@ -352,15 +361,18 @@ fn problems_view() {
     let mut m = model();
     keys(&mut m, "!");
     let screen = render(&mut m, 120, 36);
+    // The broken pod once (its Failed and BackOff events are said by it), the deployment
+    // with no ready pod, a warning about a pod that is fine now.
     for needle in [
-        "bank",
         "ImagePullBackOff",
-        "BackOff ×7",
-        "Failed ×7",
         BROKEN,
+        "deployment/ticket-mcp",
+        "0/1 ready",
+        "Unhealthy ×7",
     ] {
         assert!(screen.contains(needle), "{needle} in:\n{screen}");
     }
+    assert!(!screen.contains("Failed ×7"), "{screen}");
     assert!(
         screen
             .lines()

@@ -23,4 +23,5 @@ mod inert;
 mod panes;
 mod snapshots;
 mod support;
+mod triage;
 mod view_snapshots;

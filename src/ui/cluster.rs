@@ -41,17 +41,46 @@ pub fn draw_body(frame: &mut Frame, areas: &ScreenAreas, model: &Model, theme: &
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
-    let mut spans = Vec::new();
-    for (i, c) in model.clusters.iter().enumerate() {
+    // Each tab as wide as there is room for: its status in full, then only its mark, then
+    // only its number and mark — the focused tab always in full.
+    let width = usize::from(area.width);
+    let tab = |i: usize, c: &ClusterModel, detail: usize| -> Vec<Span<'static>> {
         let style = if i == model.focus {
             theme.style(Role::Selection)
         } else {
             theme.style(Role::Text)
         };
-        spans.push(Span::styled(format!(" {} {} ", i + 1, c.name), style));
         let (mark, role) = status_mark(c);
-        spans.push(Span::styled(format!("{mark} "), theme.style(role)));
-        spans.push(Span::styled("│", theme.style(Role::Border)));
+        let detail = if i == model.focus { 0 } else { detail };
+        let (label, mark) = match detail {
+            0 => (format!(" {} {} ", i + 1, c.name), format!("{mark} ")),
+            1 => (
+                format!(" {} {} ", i + 1, c.name),
+                format!("{} ", mark.chars().next().unwrap_or(' ')),
+            ),
+            _ => (
+                format!(" {}", i + 1),
+                format!("{} ", mark.chars().next().unwrap_or(' ')),
+            ),
+        };
+        vec![
+            Span::styled(label, style),
+            Span::styled(mark, theme.style(role)),
+            Span::styled("│", theme.style(Role::Border)),
+        ]
+    };
+    let mut spans = Vec::new();
+    for detail in 0..3 {
+        spans = model
+            .clusters
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| tab(i, c, detail))
+            .collect();
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        if used <= width {
+            break;
+        }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -459,3 +459,61 @@ fn views_survive_tiny_and_huge_terminals() {
         render(&mut m, w, h);
     }
 }
+
+/// Six clusters at 200×50: a 3×2 grid, every title and every pod on screen.
+#[test]
+fn six_clusters_in_a_grid_200x50() {
+    let names = ["edge", "bank", "vendor", "eu-west", "us-east", "ap-south"];
+    let clusters = names
+        .iter()
+        .map(|n| (n.to_string(), format!("kind-{n}")))
+        .collect();
+    let mut m = Model::new(WorldMode::Simulated, clusters, now());
+    for (i, name) in names.iter().enumerate() {
+        update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));
+        let pods = (0..3)
+            .map(|p| {
+                pod(
+                    "payments",
+                    &format!("payments-{name}-{p}"),
+                    PodPhase::Running,
+                    "payments:2.1.0",
+                    30,
+                )
+            })
+            .collect();
+        update(
+            &mut m,
+            Msg::Cluster(i, ClusterMsg::Pods(ResourceMsg::Reset(pods))),
+        );
+    }
+    let screen = render(&mut m, 200, 50);
+    for (i, name) in names.iter().enumerate() {
+        assert!(
+            screen.contains(&format!(" {} {name} · kind-{name}", i + 1)),
+            "{name}:\n{screen}"
+        );
+        for p in 0..3 {
+            assert!(
+                screen.contains(&format!("payments-{name}-{p}")),
+                "{name} pod {p}:\n{screen}"
+            );
+        }
+    }
+    insta::assert_snapshot!("six_clusters_200x50", screen);
+    // Nine still make a grid at 240×70; at 80×24 there is only room for tabs.
+    let mut m9 = Model::new(
+        WorldMode::Simulated,
+        (0..9)
+            .map(|i| (format!("c{i}"), format!("ctx{i}")))
+            .collect(),
+        now(),
+    );
+    let screen = render(&mut m9, 240, 70);
+    assert_eq!(screen.matches("· ctx").count(), 9, "{screen}");
+    let screen = render(&mut m9, 80, 24);
+    assert!(
+        screen.contains("1 c0") && screen.contains("│ 9"),
+        "the tab bar:\n{screen}"
+    );
+}

@@ -59,6 +59,12 @@ pub enum View {
     Timeline,
     /// `I`: every workload's images, cluster by cluster.
     Images,
+    /// On a small screen `Tab` reaches past the clusters: the chat and its trace,
+    Chat,
+    /// the exfil counter and the stolen record,
+    Exfil,
+    /// and the alert panel.
+    Alerts,
 }
 
 /// Everything the UI draws from.

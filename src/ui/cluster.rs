@@ -40,12 +40,14 @@ pub fn draw_body(frame: &mut Frame, areas: &ScreenAreas, model: &Model, theme: &
     }
 }
 
-fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+pub(super) fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     // Each tab as wide as there is room for: its status in full, then only its mark, then
     // only its number and mark — the focused tab always in full.
     let width = usize::from(area.width);
+    use crate::model::View;
+    let on_a_pane = !matches!(model.view, View::Chat | View::Exfil | View::Alerts);
     let tab = |i: usize, c: &ClusterModel, detail: usize| -> Vec<Span<'static>> {
-        let style = if i == model.focus {
+        let style = if i == model.focus && on_a_pane {
             theme.style(Role::Selection)
         } else {
             theme.style(Role::Text)
@@ -69,6 +71,24 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             Span::styled("│", theme.style(Role::Border)),
         ]
     };
+    // On a small screen the story's own views follow the clusters, as Tab reaches them.
+    let mut views = Vec::new();
+    if super::layout::small_screen(model) {
+        for (view, name) in [
+            (View::Chat, "chat"),
+            (View::Exfil, "exfil"),
+            (View::Alerts, "alerts"),
+        ] {
+            let style = if model.view == view {
+                theme.style(Role::Selection)
+            } else {
+                theme.style(Role::Muted)
+            };
+            views.push(Span::styled(format!(" {name} "), style));
+            views.push(Span::styled("│", theme.style(Role::Border)));
+        }
+    }
+    let views_width: usize = views.iter().map(|s| s.content.chars().count()).sum();
     let mut spans = Vec::new();
     for detail in 0..3 {
         spans = model
@@ -78,10 +98,11 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             .flat_map(|(i, c)| tab(i, c, detail))
             .collect();
         let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-        if used <= width {
+        if used + views_width <= width {
             break;
         }
     }
+    spans.extend(views);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -117,6 +117,14 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::Timeline), "timeline"),
             (k(Action::Images), "images"),
         ],
+        View::Chat | View::Exfil | View::Alerts => vec![
+            ("Esc".into(), "back"),
+            (k(Action::NextPane), "next"),
+            (k(Action::Chat), "chat"),
+            (k(Action::Trace), "trace"),
+            (k(Action::Mask), "mask"),
+            (k(Action::CopyCommand), "copy kubectl"),
+        ],
         View::Timeline | View::Images | View::Logs => vec![
             ("Esc".into(), "back"),
             scroll,

@@ -40,8 +40,10 @@ pub struct ScreenAreas {
     pub act_log: Option<Rect>,
     /// The chat strip: always on a tall screen, on demand (`i`) on a small one.
     pub chat: Option<Rect>,
-    /// The alert panel between the panes and the chat strip; one line on small screens.
+    /// The alert panel between the panes and the chat strip, when there is room for it.
     pub alerts: Option<Rect>,
+    /// The story strip above the footer, on a screen too small for the chat strip.
+    pub strip: Option<Rect>,
     pub arrangement: Arrangement,
 }
 
@@ -78,9 +80,18 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         Constraint::Length(1),
     ])
     .areas(area);
-    // A triage view takes the chat strip's room too; typing brings the strip back.
-    let show_chat =
-        model.chat.focused || (body.height >= 30 && model.view == crate::model::View::Panes);
+    use crate::model::View;
+    // A triage view takes the chat strip's room too; typing brings the strip back (but not
+    // over the chat's own view).
+    let show_chat = (model.chat.focused && model.view != View::Chat)
+        || (body.height >= 30 && model.view == View::Panes);
+    // Too small for the chat: the story strip keeps act, exfil, alerts and chat in sight.
+    let (body, strip) = if small_screen(model) && body.height >= 4 {
+        let [b, s] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
+        (b, Some(s))
+    } else {
+        (body, None)
+    };
     let (body, chat) = if show_chat && body.height >= 12 {
         let height = if body.height >= 40 { 12 } else { 8 };
         let [b, c] = Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
@@ -93,7 +104,7 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
     let (body, alerts) = if !model.zoomed && body.height >= panel + 20 {
         let [b, a] = Layout::vertical([Constraint::Min(0), Constraint::Length(panel)]).areas(body);
         (b, Some(a))
-    } else if body.height >= 8 {
+    } else if body.height >= 8 && strip.is_none() {
         let [b, a] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
         (b, Some(a))
     } else {
@@ -157,8 +168,15 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         act_log,
         chat,
         alerts,
+        strip,
         arrangement,
     }
+}
+
+/// A screen too small for the chat strip (80×24, 100×30): the story strip stands in for
+/// it, and `Tab` reaches the chat, exfil and alert views past the clusters.
+pub fn small_screen(model: &Model) -> bool {
+    model.size.1.saturating_sub(2) < 30
 }
 
 /// Rows of pod list visible in the focused pane, or of the open view: what PgUp/PgDn

@@ -517,3 +517,63 @@ fn six_clusters_in_a_grid_200x50() {
         "the tab bar:\n{screen}"
     );
 }
+
+/// 80×24 mid-act-2: the story strip under the pane says the act, the exfil rise, the
+/// firing alert and the last chat line; Tab reaches the chat, exfil and alert views.
+#[test]
+fn the_story_strip_on_a_small_screen() {
+    use control_room::model::alerts::{AlertRow, AlertState, AlertsMsg, Origin};
+    use control_room::msg::{ChatEvent, ExfilMsg};
+    let mut m = model();
+    let at = now() - Duration::seconds(5);
+    update(
+        &mut m,
+        Msg::Exfil(ExfilMsg::Event {
+            at: at.with_timezone(&Utc),
+            line: "EXFIL RECEIVED from 10.30.1.7".into(),
+            pod: "mock-attacker-1".into(),
+        }),
+    );
+    update(
+        &mut m,
+        Msg::Alerts(AlertsMsg::Prometheus {
+            at: now().with_timezone(&Utc),
+            result: Ok(vec![AlertRow {
+                name: "IstioAuthZDeny".into(),
+                state: AlertState::Firing,
+                labels: Default::default(),
+                summary: String::new(),
+                active_at: Some(at.with_timezone(&Utc)),
+                origin: Origin::Prometheus,
+            }]),
+        }),
+    );
+    update(&mut m, Msg::Prompt("What is my balance?".into()));
+    update(
+        &mut m,
+        Msg::Chat(ChatEvent::Text {
+            text: "£4,287.55 ≈ $5,445.19 at today's rate".into(),
+            append: false,
+        }),
+    );
+    let screen = render(&mut m, 80, 24);
+    let strip = screen.lines().rev().nth(1).unwrap_or("");
+    for needle in ["ACT 2", "exfil 1 +1", "● IstioAuthZDeny", "£4,287.55"] {
+        assert!(
+            strip.contains(needle),
+            "{needle} in the strip: {strip}\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("strip_80x24", screen);
+    keys(&mut m, "3");
+    for (view, name) in [
+        (View::Chat, "chat_view"),
+        (View::Exfil, "exfil_view"),
+        (View::Alerts, "alerts_view"),
+    ] {
+        press(&mut m, KeyCode::Tab, KeyModifiers::NONE);
+        assert_eq!(m.view, view);
+        let screen = render(&mut m, 80, 24);
+        insta::assert_snapshot!(format!("{name}_80x24"), screen);
+    }
+}

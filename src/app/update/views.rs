@@ -272,7 +272,8 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
             model,
             "get deployments,daemonsets -A -o wide",
         )),
-        View::Logs => Err("nothing to copy here".to_string()),
+        View::Exfil => attacker_logs_command(model),
+        View::Logs | View::Chat | View::Alerts => Err("nothing to copy here".to_string()),
     };
     match command {
         Ok(command) => {
@@ -321,6 +322,21 @@ fn problem_command(model: &Model) -> Result<String, String> {
             shell_quote(&format!("metadata.name={}", p.key.name))
         ),
     })
+}
+
+/// The exfil view: the attacker's log, as kubectl follows it.
+fn attacker_logs_command(model: &Model) -> Result<String, String> {
+    let attacker = &model.demo.attacker;
+    let cluster = model
+        .clusters
+        .iter()
+        .position(|c| c.name == attacker.cluster)
+        .ok_or_else(|| format!("cluster `{}` is not configured", attacker.cluster))?;
+    Ok(format!(
+        "{} logs -f deploy/{}",
+        kubectl_prefix(model, cluster, Some(&attacker.namespace)),
+        shell_quote(&attacker.deployment)
+    ))
 }
 
 /// One command per cluster, one per line.

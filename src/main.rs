@@ -28,7 +28,7 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     common: Common,
-    /// Colour theme (default, light, high-contrast, or a file in the user themes dir).
+    /// Colour theme (default, light, high-contrast, video, or a file in the user themes dir).
     #[arg(long)]
     theme: Option<String>,
     /// Run act scripts without asking y/Enter first.

@@ -10,6 +10,7 @@ pub mod exfil;
 pub mod filter;
 pub mod forward;
 pub mod inspect;
+pub mod logs;
 pub mod rows;
 
 use chrono::{DateTime, FixedOffset};
@@ -76,7 +77,9 @@ pub struct Model {
     pub view_scroll: usize,
     /// The object the detail or events view reads, while one is open.
     pub inspect: Option<inspect::InspectModel>,
-    /// Ids for inspect requests, so stale news is told apart.
+    /// The log view's pod (or `control-room logs`' pods), while one is read.
+    pub logs: Option<logs::LogsModel>,
+    /// Ids for inspect and log requests, so stale news is told apart.
     pub next_request: u64,
     /// The `/` filter being typed (the box is open while this is `Some`).
     pub filter_input: Option<String>,
@@ -145,6 +148,7 @@ impl Model {
             view_back: None,
             view_scroll: 0,
             inspect: None,
+            logs: None,
             next_request: 1,
             filter_input: None,
             filter_error: None,

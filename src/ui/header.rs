@@ -63,7 +63,12 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) 
         return;
     }
     let mut spans = vec![Span::raw(" ")];
-    for (key, what) in hints(&model.keys) {
+    let hints = if model.view == crate::model::View::Logs {
+        super::logs::hints()
+    } else {
+        hints(&model.keys)
+    };
+    for (key, what) in hints {
         spans.push(Span::styled(key, theme.style(Role::Accent)));
         spans.push(Span::styled(format!(" {what}  "), theme.style(Role::Muted)));
     }

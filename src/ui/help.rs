@@ -52,7 +52,12 @@ fn keys(map: &Keymap) -> Vec<(String, String)> {
 
 pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
     let width = screen.width.saturating_sub(4).min(76);
-    let keys = keys(&model.keys);
+    // The log view's keys are its own, like the chat box's: shown while it is open.
+    let (keys, title) = if model.view == crate::model::View::Logs {
+        (super::logs::help_keys(), " keys of the log view ")
+    } else {
+        (keys(&model.keys), " keys ")
+    };
     let height = (keys.len() as u16 + 8).min(screen.height.saturating_sub(2));
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
@@ -79,7 +84,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
         Span::styled(model.kubeconfig_path.as_str(), theme.style(Role::Text)),
     ]));
     let block = Block::bordered()
-        .title(Span::styled(" keys ", theme.style(Role::Title)))
+        .title(Span::styled(title, theme.style(Role::Title)))
         .border_style(theme.style(Role::BorderFocus));
     frame.render_widget(Clear, area);
     frame.render_widget(

@@ -12,6 +12,7 @@ mod header;
 mod help;
 pub mod layout;
 mod links;
+pub mod logs;
 
 use ratatui::Frame;
 
@@ -61,7 +62,8 @@ fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, them
     match model.view {
         View::Panes => cluster::draw_body(frame, areas, model, theme),
         View::Detail | View::Events => detail::draw(frame, areas.body, model, theme),
-        View::Logs | View::Problems | View::Timeline | View::Images => {
+        View::Logs => logs::draw(frame, areas.body, model, theme),
+        View::Problems | View::Timeline | View::Images => {
             cluster::draw_body(frame, areas, model, theme)
         }
     }

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 mod chat;
+mod logs;
 mod views;
 
 use chat::{on_chat_event, on_chat_key, send_prompt};
@@ -43,6 +44,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Exfil(msg) => on_exfil(model, msg),
         Msg::Alerts(msg) => model.alerts.apply(msg, model.now),
         Msg::Inspect(msg) => views::on_inspect(model, msg),
+        Msg::Logs(msg) => logs::on_logs(model, msg),
+        Msg::ReadLogs(request) => return logs::read_logs(model, request),
     }
     Vec::new()
 }
@@ -189,6 +192,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    if model.view == View::Logs {
+        return logs::on_key(model, &key);
+    }
     if model.view != View::Panes
         && let Some(effects) = views::on_view_key(model, &key)
     {
@@ -255,7 +261,8 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::Problems => return views::toggle_view(model, View::Problems),
         Action::Timeline => return views::toggle_view(model, View::Timeline),
         Action::Images => return views::toggle_view(model, View::Images),
-        Action::Logs | Action::Filter | Action::DeletePod => {}
+        Action::Logs => return logs::open_logs(model),
+        Action::Filter | Action::DeletePod => {}
     }
     Vec::new()
 }

@@ -91,6 +91,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A pod's log (CLUSTER/NAMESPACE/POD), or every matching pod's in every cluster (-l).
+    Logs(cli::logs::LogsArgs),
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -214,6 +216,10 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
         Some(Command::Forward) => {
             let world = cli.common.open_world(&config).await?;
             cli::forward::run(world, &config).await
+        }
+        Some(Command::Logs(ref args)) => {
+            let world = cli.common.open_world(&config).await?;
+            cli::logs::run(world, &config, args).await
         }
         Some(Command::Chat { ref prompt, json }) => {
             let world = cli.common.open_world(&config).await?;

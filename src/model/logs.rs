@@ -233,6 +233,8 @@ pub struct LogsModel {
     pub container: Option<String>,
     /// The picker is open, on this entry of `containers`.
     pub picker: Option<usize>,
+    /// The container the pod names as its default (`kubectl.kubernetes.io/default-container`).
+    pub default_container: Option<String>,
     pub streams: BTreeMap<u32, StreamState>,
     pub ring: LogRing,
     /// Lines cut at [`LINE_CAP`], and lines that were not UTF-8.
@@ -286,6 +288,7 @@ impl LogsModel {
             containers: Vec::new(),
             container,
             picker: None,
+            default_container: None,
             streams: BTreeMap::new(),
             ring: LogRing::default(),
             cut_lines: 0,
@@ -371,6 +374,7 @@ impl LogsModel {
                     self.picker = Some(at.unwrap_or(0));
                 }
                 self.containers = containers;
+                self.default_container = default;
                 if chosen.is_some() {
                     self.container = chosen;
                 }

@@ -34,6 +34,9 @@ struct Cli {
     /// Run act scripts without asking y/Enter first.
     #[arg(long)]
     no_confirm: bool,
+    /// No writes: the act keys and Ctrl+D (delete pod) are refused (as `[ui] read_only`).
+    #[arg(long)]
+    read_only: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -88,6 +91,12 @@ enum Command {
     Chat {
         prompt: String,
         /// Print one JSON object: agent, reply, trace, latency_ms, error.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is wrong in every cluster (the `!` view once); exits 1 when anything is.
+    Problems {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -208,6 +217,10 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             let world = cli.common.open_world(&config).await?;
             cli::status::run(world, &config, json).await
         }
+        Some(Command::Problems { json }) => {
+            let world = cli.common.open_world(&config).await?;
+            cli::problems::run(world, &config, json).await
+        }
         Some(Command::Act { ref act }) => {
             let kind = ActKind::from_key(act).with_context(|| format!("unknown act {act:?}"))?;
             let world = cli.common.open_world(&config).await?;
@@ -233,6 +246,7 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             let options = RuntimeOptions {
                 log_path,
                 no_confirm: cli.no_confirm,
+                read_only: cli.read_only,
                 ..RuntimeOptions::default()
             };
             app::tui::run(world, &config, &theme, options).await

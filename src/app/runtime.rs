@@ -138,6 +138,8 @@ pub struct RuntimeOptions {
     pub log_path: String,
     /// `--no-confirm`: acts run on their key without asking.
     pub no_confirm: bool,
+    /// `--read-only`: no acts, no deletes (as `[ui] read_only`).
+    pub read_only: bool,
     /// Where `y` copies to (the terminal unless a test captures it).
     pub clipboard: Option<Clipboard>,
     /// Where `o` opens links (the browser unless a test captures it).
@@ -308,6 +310,7 @@ fn model_for(world: &World, config: &Config, options: &RuntimeOptions) -> Model 
     model.set_demo(config.demo.clone());
     model.keys = config.keys.clone();
     model.confirm_acts = config.acts.confirm && !options.no_confirm;
+    model.read_only = config.ui.read_only || options.read_only;
     model.chat.configured_agent = config.chat.agent.clone();
     model
 }

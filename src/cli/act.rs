@@ -20,6 +20,15 @@ use crate::text::inert;
 const GRACE: Duration = Duration::from_secs(10);
 
 pub async fn run(world: World, config: &Config, kind: ActKind) -> anyhow::Result<ExitCode> {
+    if config.ui.read_only {
+        world.close().await;
+        eprintln!(
+            "control-room: read-only ([ui] read_only in the config): act {} ({}) not run",
+            kind.number(),
+            kind.key()
+        );
+        return Ok(ExitCode::from(2));
+    }
     let parts = Parts {
         acts: true,
         signals: true,

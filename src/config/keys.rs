@@ -136,8 +136,8 @@ impl Action {
             Action::Top => "to the top",
             Action::Bottom => "to the bottom",
             Action::Detail => "describe the selected pod or deployment (Esc back)",
-            Action::Logs => "logs of the selected pod (a deployment: its newest Ready pod)",
-            Action::Events => "events of the selected object (a namespace: all of its)",
+            Action::Logs => "logs of the selected pod (deployment: newest Ready pod)",
+            Action::Events => "events of the selection (a namespace: all its events)",
             Action::CopyCommand => "copy the kubectl command for what is on screen",
             Action::Filter => "filter every pane (text, or re:regex; Esc clears)",
             Action::Problems => "problems in every cluster (Enter opens one)",
@@ -449,7 +449,7 @@ impl Keymap {
     pub fn summary(&self) -> String {
         let k = |a| self.first(a);
         format!(
-            "{}/{}/{} acts 1-3 · {} chat · {} trace · {} mask · 1-9 focus · {} next · {}/{} scroll · {} zoom · {} act log · {} links · {} help · {} quit",
+            "{}/{}/{} acts 1-3 · {} chat · {} trace · {} mask · 1-9 focus · {} next · {}/{} select · {} zoom · {} act log · {} links · {} describe · {} logs · {} events · {} copy kubectl · {} filter · {} problems · {} timeline · {} images · {} delete pod · {} help · {} quit",
             k(Action::ActReset),
             k(Action::ActUpgrade),
             k(Action::ActPoliciesOn),
@@ -462,6 +462,15 @@ impl Keymap {
             k(Action::Zoom),
             k(Action::ActLog),
             k(Action::Links),
+            self.all(Action::Detail).replace(' ', "/"),
+            k(Action::Logs),
+            k(Action::Events),
+            k(Action::CopyCommand),
+            k(Action::Filter),
+            k(Action::Problems),
+            k(Action::Timeline),
+            k(Action::Images),
+            k(Action::DeletePod),
             k(Action::Help),
             k(Action::Quit),
         )

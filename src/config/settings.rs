@@ -295,6 +295,8 @@ pub struct UiConfig {
     pub max_fps: u32,
     /// Below this terminal width the panes stack/tab instead of sitting side by side.
     pub narrow_width: u16,
+    /// No writes at all: acts and pod deletes are refused (`--read-only` says the same).
+    pub read_only: bool,
 }
 
 impl Default for UiConfig {
@@ -304,6 +306,7 @@ impl Default for UiConfig {
             theme: "default".to_string(),
             max_fps: 30,
             narrow_width: 120,
+            read_only: false,
         }
     }
 }
@@ -388,6 +391,7 @@ struct UiFile {
     /// Signed and wide, so `-5` gets the range message rather than "expected u32".
     max_fps: Option<Spanned<i64>>,
     narrow_width: Option<u16>,
+    read_only: Option<bool>,
 }
 
 /// A setting a semantic check can complain about.
@@ -478,6 +482,9 @@ impl ConfigFile {
             }
             if let Some(narrow_width) = ui.narrow_width {
                 config.ui.narrow_width = narrow_width;
+            }
+            if let Some(read_only) = ui.read_only {
+                config.ui.read_only = read_only;
             }
         }
         if let Some(chat) = self.chat {
@@ -1022,6 +1029,7 @@ mod tests {
                 theme: "light".into(),
                 max_fps: 10,
                 narrow_width: 80,
+                read_only: true,
             },
             acts: ActsConfig::default(),
             keys: Keymap::with_overrides(&[("quit".into(), vec!["Q".into()])])

@@ -219,6 +219,7 @@ mod tests {
             node: None,
             message: None,
             last_restart: None,
+            ready_since: None,
         }
     }
 
@@ -234,6 +235,7 @@ mod tests {
             image: Some(image.into()),
             generation: 2,
             observed_generation: 2,
+            unavailable_since: None,
             images: Vec::new(),
         }
     }

@@ -8,12 +8,12 @@ use chrono::{DateTime, FixedOffset};
 use super::filter::Filter;
 use super::rows::RowKey;
 use crate::msg::cluster::{
-    DeploymentSummary, EventSummary, PodKey, PodSummary, PolicySummary, ResourceMsg,
-    is_demo_namespace,
+    DaemonSetSummary, DeploymentSummary, EventSummary, PodKey, PodSummary, PolicySummary,
+    ResourceMsg, is_demo_namespace,
 };
 
-/// Recent events kept per cluster; older ones fall off.
-const EVENTS_KEPT: usize = 200;
+/// Recent events kept per cluster (what `E` merges); older ones fall off.
+const EVENTS_KEPT: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reachability {
@@ -48,10 +48,18 @@ pub struct ClusterModel {
     pub reach: Reachability,
     /// True once the first full pod list arrived.
     pub pods_synced: bool,
+    /// True once the first full lists of deployments, DaemonSets and events arrived (what
+    /// the headless `problems` waits for besides the pods).
+    pub workloads_synced: (bool, bool),
+    pub events_synced: bool,
     pub pods: BTreeMap<PodKey, PodSummary>,
     pub namespaces: BTreeMap<String, NamespaceCount>,
     pub pods_ready: usize,
     pub deployments: BTreeMap<PodKey, DeploymentSummary>,
+    pub daemonsets: BTreeMap<PodKey, DaemonSetSummary>,
+    /// The images each Deployment and DaemonSet (`deployment/…`, `daemonset/…` in its
+    /// namespace) ran when first seen: `I` marks what changed while we watched.
+    pub first_images: BTreeMap<(String, String), Vec<String>>,
     pub policies: BTreeMap<PodKey, PolicySummary>,
     /// The deployment always shown with its image (the demo's tool); others only while
     /// they roll out.
@@ -78,10 +86,14 @@ impl ClusterModel {
             insecure: false,
             reach: Reachability::Connecting,
             pods_synced: false,
+            workloads_synced: (false, false),
+            events_synced: false,
             pods: BTreeMap::new(),
             namespaces: BTreeMap::new(),
             pods_ready: 0,
             deployments: BTreeMap::new(),
+            daemonsets: BTreeMap::new(),
+            first_images: BTreeMap::new(),
             policies: BTreeMap::new(),
             pinned_deployment: None,
             events: VecDeque::new(),
@@ -97,9 +109,16 @@ impl ClusterModel {
     /// Applies (or clears) the filter: the matches are worked out once here, then kept up
     /// to date pod by pod.
     pub fn set_filter(&mut self, filter: Option<Filter>) {
-        self.matched = Matched::default();
+        let before = std::mem::take(&mut self.matched);
         if let Some(f) = &filter {
-            for p in self.pods.values().filter(|p| f.matches_pod(p)) {
+            // A narrower filter looks only at what the wider one matched.
+            let narrower = self.filter.as_ref().is_some_and(|old| f.narrows(old));
+            let candidates: Box<dyn Iterator<Item = &PodSummary>> = if narrower {
+                Box::new(before.pods.iter().filter_map(|k| self.pods.get(k)))
+            } else {
+                Box::new(self.pods.values())
+            };
+            for p in candidates.filter(|p| f.matches_pod(p)) {
                 let count = self.matched.per_ns.entry(p.namespace.clone()).or_default();
                 count.total += 1;
                 if p.is_ready() {
@@ -111,6 +130,11 @@ impl ClusterModel {
         self.filter = filter;
         self.scroll = 0;
         self.repair_cursor();
+    }
+
+    /// Everything the problems view reads has been listed once.
+    pub fn fully_synced(&self) -> bool {
+        self.pods_synced && self.workloads_synced == (true, true) && self.events_synced
     }
 
     /// Pods shown under the filter (all of them without one).
@@ -242,10 +266,31 @@ impl ClusterModel {
         Some(old)
     }
 
+    fn remember_images(&mut self, kind: &str, namespace: &str, name: &str, images: &[String]) {
+        self.first_images
+            .entry((namespace.to_string(), format!("{kind}/{name}")))
+            .or_insert_with(|| images.to_vec());
+    }
+
     pub fn apply_deployments(&mut self, msg: ResourceMsg<DeploymentSummary>) {
+        match &msg {
+            ResourceMsg::Reset(list) => {
+                for d in list {
+                    self.remember_images("deployment", &d.namespace, &d.name, &d.images);
+                }
+            }
+            ResourceMsg::Applied(d) => {
+                self.remember_images("deployment", &d.namespace, &d.name, &d.images)
+            }
+            ResourceMsg::Deleted((ns, name)) => {
+                self.first_images
+                    .remove(&(ns.clone(), format!("deployment/{name}")));
+            }
+        }
         match msg {
             ResourceMsg::Reset(list) => {
                 self.deployments = list.into_iter().map(|d| (d.key(), d)).collect();
+                self.workloads_synced.0 = true;
             }
             ResourceMsg::Applied(d) => {
                 self.deployments.insert(d.key(), d);
@@ -256,6 +301,35 @@ impl ClusterModel {
             }
         }
         self.repair_cursor();
+    }
+
+    pub fn apply_daemonsets(&mut self, msg: ResourceMsg<DaemonSetSummary>) {
+        match &msg {
+            ResourceMsg::Reset(list) => {
+                for d in list {
+                    self.remember_images("daemonset", &d.namespace, &d.name, &d.images);
+                }
+            }
+            ResourceMsg::Applied(d) => {
+                self.remember_images("daemonset", &d.namespace, &d.name, &d.images)
+            }
+            ResourceMsg::Deleted((ns, name)) => {
+                self.first_images
+                    .remove(&(ns.clone(), format!("daemonset/{name}")));
+            }
+        }
+        match msg {
+            ResourceMsg::Reset(list) => {
+                self.daemonsets = list.into_iter().map(|d| (d.key(), d)).collect();
+                self.workloads_synced.1 = true;
+            }
+            ResourceMsg::Applied(d) => {
+                self.daemonsets.insert(d.key(), d);
+            }
+            ResourceMsg::Deleted(key) => {
+                self.daemonsets.remove(&key);
+            }
+        }
     }
 
     pub fn apply_policies(&mut self, msg: ResourceMsg<PolicySummary>) {
@@ -277,6 +351,7 @@ impl ClusterModel {
     pub fn apply_events(&mut self, msg: ResourceMsg<EventSummary>) {
         match msg {
             ResourceMsg::Reset(mut list) => {
+                self.events_synced = true;
                 list.sort_by_key(|e| e.last_seen);
                 let skip = list.len().saturating_sub(EVENTS_KEPT);
                 self.events = list.into_iter().skip(skip).collect();
@@ -316,6 +391,7 @@ mod tests {
             node: None,
             message: None,
             last_restart: None,
+            ready_since: None,
         }
     }
 

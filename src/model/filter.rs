@@ -47,8 +47,20 @@ impl Filter {
 
     pub fn matches_text(&self, text: &str) -> bool {
         match &self.matcher {
-            Matcher::Substring(needle) => text.to_lowercase().contains(needle),
+            Matcher::Substring(needle) => contains_folded(text, needle),
             Matcher::Regex(re) => re.is_match(text),
+        }
+    }
+
+    /// Whether everything this filter matches, `wider` matches too: typing one more
+    /// character narrows a substring filter, so only the pods that matched before need
+    /// looking at again.
+    pub fn narrows(&self, wider: &Filter) -> bool {
+        match (&self.matcher, &wider.matcher) {
+            (Matcher::Substring(narrow), Matcher::Substring(wide)) => {
+                narrow.contains(wide.as_str())
+            }
+            _ => false,
         }
     }
 
@@ -70,6 +82,19 @@ impl Filter {
     }
 }
 
+/// `haystack` contains `needle` (already lower-cased), ignoring case. Names, namespaces and
+/// images are ASCII, which is compared in place; anything else is lower-cased first.
+fn contains_folded(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if haystack.is_ascii() && needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        return h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +113,7 @@ mod tests {
             node: None,
             message: None,
             last_restart: None,
+            ready_since: None,
         }
     }
 
@@ -115,6 +141,10 @@ mod tests {
         assert!(Filter::parse("").unwrap().is_none());
         assert!(Filter::parse("re:").unwrap().is_none());
         assert!(Filter::parse("re:(").is_err());
+        assert!(f("ÄRGER").matches_text("kein ärger"), "beyond ASCII too");
+        assert!(f("curr").narrows(&f("cur")));
+        assert!(!f("cur").narrows(&f("curr")));
+        assert!(!f("re:curr").narrows(&f("cur")));
         let long = "x".repeat(10_000);
         assert_eq!(f(&long).text.chars().count(), MAX_FILTER_CHARS);
     }

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod forward;
 pub mod inspect;
 pub mod logs;
+pub mod problems;
 pub mod rows;
 
 use chrono::{DateTime, FixedOffset};
@@ -75,6 +76,8 @@ pub struct Model {
     pub view_back: Option<View>,
     /// First line shown of a view that keeps no scroll of its own (problems, timeline, images).
     pub view_scroll: usize,
+    /// What is wrong across every cluster, kept as cluster news arrives.
+    pub problems: problems::ProblemsModel,
     /// The object the detail or events view reads, while one is open.
     pub inspect: Option<inspect::InspectModel>,
     /// The log view's pod (or `control-room logs`' pods), while one is read.
@@ -90,6 +93,8 @@ pub struct Model {
     /// A pod waiting for `y`/Enter before it is deleted: cluster, namespace, name.
     pub confirming_delete: Option<(usize, String, String)>,
     pub show_help: bool,
+    /// First line of the help overlay shown (it scrolls on a short screen).
+    pub help_scroll: usize,
     /// Wall clock with the presenter's UTC offset; set by ticks so drawing is pure.
     pub now: DateTime<FixedOffset>,
     /// Terminal size.
@@ -147,6 +152,7 @@ impl Model {
             view: View::Panes,
             view_back: None,
             view_scroll: 0,
+            problems: problems::ProblemsModel::default(),
             inspect: None,
             logs: None,
             next_request: 1,
@@ -155,6 +161,7 @@ impl Model {
             read_only: false,
             confirming_delete: None,
             show_help: false,
+            help_scroll: 0,
             now,
             size: (80, 24),
             page_rows: 10,
@@ -230,6 +237,34 @@ impl Model {
         self.act_run.as_ref().is_some_and(ActRun::running)
     }
 
+    /// The problems that count now, newest first. A Warning event about a pod or deployment
+    /// that no longer exists is history, not something to look at.
+    pub fn current_problems(&self) -> impl Iterator<Item = &problems::Problem> {
+        let now = self.now.with_timezone(&chrono::Utc);
+        self.problems.current(now).filter(|p| {
+            if p.key.kind != problems::Kind::Event {
+                return true;
+            }
+            let Some(c) = self.clusters.get(p.key.cluster) else {
+                return false;
+            };
+            let key = |name: &str| (p.key.namespace.clone(), name.to_string());
+            match p.object.split_once('/') {
+                Some(("pod", name)) => c.pods.contains_key(&key(name)),
+                Some(("deployment", name)) => c.deployments.contains_key(&key(name)),
+                _ => true,
+            }
+        })
+    }
+
+    /// The `/` filter in force, as typed (every pane holds the same one).
+    pub fn active_filter(&self) -> Option<&str> {
+        self.clusters
+            .first()
+            .and_then(|c| c.filter.as_ref())
+            .map(|f| f.text.as_str())
+    }
+
     pub fn focused(&self) -> Option<&ClusterModel> {
         self.clusters.get(self.focus)
     }
@@ -258,6 +293,7 @@ mod tests {
             node: None,
             message: None,
             last_restart: None,
+            ready_since: None,
         }
     }
 

@@ -242,6 +242,19 @@ impl ClusterModel {
         }
     }
 
+    /// Puts the cursor on `key` when it is one of the rows now (a jump from the problems
+    /// view); the scroll follows. False when the row is not shown (filtered out, or a
+    /// deployment the pane does not list).
+    pub fn select(&mut self, key: &RowKey, page: usize) -> bool {
+        match self.row_index(key) {
+            Some(i) => {
+                self.place_cursor(i, page);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Before the cursor's own object goes: remember where it stood, so the cursor can
     /// move to its neighbour.
     pub(super) fn note_cursor_before(&mut self, key: &RowKey) {

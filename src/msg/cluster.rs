@@ -18,6 +18,7 @@ pub enum ClusterMsg {
     WatchError(String),
     Pods(ResourceMsg<PodSummary>),
     Deployments(ResourceMsg<DeploymentSummary>),
+    DaemonSets(ResourceMsg<DaemonSetSummary>),
     Events(ResourceMsg<EventSummary>),
     Policies(ResourceMsg<PolicySummary>),
 }
@@ -87,6 +88,8 @@ pub struct PodSummary {
     pub message: Option<String>,
     /// When a container last ended and was restarted (its `lastState.terminated.finishedAt`).
     pub last_restart: Option<DateTime<Utc>>,
+    /// When the pod last became ready or unready (its Ready condition's `lastTransitionTime`).
+    pub ready_since: Option<DateTime<Utc>>,
 }
 
 impl PodSummary {
@@ -134,6 +137,8 @@ pub struct DeploymentSummary {
     pub images: Vec<String>,
     pub generation: i64,
     pub observed_generation: i64,
+    /// Since when the controller says it is not Available (its Available condition is False).
+    pub unavailable_since: Option<DateTime<Utc>>,
 }
 
 impl DeploymentSummary {
@@ -148,6 +153,24 @@ impl DeploymentSummary {
             || self.updated < self.replicas
             || self.status_replicas > self.updated
             || self.available < self.updated
+    }
+}
+
+/// A DaemonSet: what `I` compares and the problems view counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonSetSummary {
+    pub namespace: String,
+    pub name: String,
+    /// Every container's image, in order.
+    pub images: Vec<String>,
+    /// Nodes that should run it (`desiredNumberScheduled`).
+    pub desired: i32,
+    pub ready: i32,
+}
+
+impl DaemonSetSummary {
+    pub fn key(&self) -> PodKey {
+        (self.namespace.clone(), self.name.clone())
     }
 }
 

@@ -171,7 +171,10 @@ pub fn draw_question(frame: &mut Frame, screen: Rect, title: &str, question: &st
     let width = (question.chars().count() as u16 + 6)
         .max(40)
         .min(screen.width.saturating_sub(2));
-    let [row] = Layout::vertical([Constraint::Length(5)])
+    // A long question (a pod name, a context) wraps rather than being cut.
+    let text_width = usize::from(width.saturating_sub(3)).max(1);
+    let question_rows = super::format::wrap(question, text_width).len() as u16;
+    let [row] = Layout::vertical([Constraint::Length(question_rows + 4)])
         .flex(Flex::Center)
         .areas(screen);
     let [area] = Layout::horizontal([Constraint::Length(width)])
@@ -180,19 +183,20 @@ pub fn draw_question(frame: &mut Frame, screen: Rect, title: &str, question: &st
     let block = Block::bordered()
         .title(Span::styled(format!(" {title} "), theme.style(Role::Title)))
         .border_style(theme.style(Role::BorderFocus));
-    let lines = vec![
-        Line::styled(format!(" {question}"), theme.style(Role::Text)),
-        Line::from(vec![
-            Span::styled(" y", theme.style(Role::Accent)),
-            Span::styled("/", theme.style(Role::Muted)),
-            Span::styled("Enter", theme.style(Role::Accent)),
-            Span::styled(" yes   ", theme.style(Role::Muted)),
-            Span::styled("n", theme.style(Role::Accent)),
-            Span::styled("/", theme.style(Role::Muted)),
-            Span::styled("Esc", theme.style(Role::Accent)),
-            Span::styled(" no", theme.style(Role::Muted)),
-        ]),
-    ];
+    let mut lines: Vec<Line> = super::format::wrap(question, text_width)
+        .into_iter()
+        .map(|l| Line::styled(format!(" {l}"), theme.style(Role::Text)))
+        .collect();
+    lines.extend([Line::from(vec![
+        Span::styled(" y", theme.style(Role::Accent)),
+        Span::styled("/", theme.style(Role::Muted)),
+        Span::styled("Enter", theme.style(Role::Accent)),
+        Span::styled(" yes   ", theme.style(Role::Muted)),
+        Span::styled("n", theme.style(Role::Accent)),
+        Span::styled("/", theme.style(Role::Muted)),
+        Span::styled("Esc", theme.style(Role::Accent)),
+        Span::styled(" no", theme.style(Role::Muted)),
+    ])]);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -207,6 +211,15 @@ pub fn draw_prompts(frame: &mut Frame, model: &Model, theme: &Theme) {
             &question,
             theme,
         );
+    } else if let Some((cluster, namespace, name)) = &model.confirming_delete {
+        let (cluster, context) = model
+            .clusters
+            .get(*cluster)
+            .map(|c| (c.name.as_str(), c.context.as_str()))
+            .unwrap_or(("?", "?"));
+        let question =
+            format!("Delete pod {name} in {namespace}, cluster {cluster} (context {context})?");
+        draw_question(frame, frame.area(), "delete pod", &question, theme);
     } else if model.confirming_quit {
         draw_question(
             frame,

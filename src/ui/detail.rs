@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::format::{age, when, wrap};
-use crate::config::{Action, Role, Theme};
+use crate::config::{Role, Theme};
 use crate::model::inspect::InspectModel;
 use crate::model::{EventSummary, Model, View};
 use crate::msg::inspect::{Condition, ContainerDetail, DeploymentDetail, PodDetail};
@@ -30,21 +30,6 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     } else {
         ""
     };
-    let k = |a| model.keys.first(a);
-    let hint = if model.view == View::Events {
-        format!(
-            " Esc back · {} detail · {} copy ",
-            k(Action::Detail),
-            k(Action::CopyCommand)
-        )
-    } else {
-        format!(
-            " Esc back · {} events · {} logs · {} copy ",
-            k(Action::Events),
-            k(Action::Logs),
-            k(Action::CopyCommand)
-        )
-    };
     let block = Block::bordered()
         .border_style(theme.style(Role::BorderFocus))
         .title_top(Line::from(vec![
@@ -56,8 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
                 format!("· {cluster} · {} ", inspect.target.namespace()),
                 theme.style(Role::Muted),
             ),
-        ]))
-        .title_top(Line::from(Span::styled(hint, theme.style(Role::Muted))).right_aligned());
+        ]));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines = lines(model, usize::from(inner.width), theme);

@@ -10,9 +10,12 @@ mod exfil;
 mod format;
 mod header;
 mod help;
+mod images;
 pub mod layout;
 mod links;
 pub mod logs;
+mod problems;
+mod timeline;
 
 use ratatui::Frame;
 
@@ -62,11 +65,16 @@ fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, them
     match model.view {
         View::Panes => cluster::draw_body(frame, areas, model, theme),
         View::Detail | View::Events => detail::draw(frame, areas.body, model, theme),
+        View::Problems => problems::draw(frame, areas.body, model, theme),
+        View::Timeline => timeline::draw(frame, areas.body, model, theme),
+        View::Images => images::draw(frame, areas.body, model, theme),
         View::Logs => logs::draw(frame, areas.body, model, theme),
-        View::Problems | View::Timeline | View::Images => {
-            cluster::draw_body(frame, areas, model, theme)
-        }
     }
+}
+
+/// How far the `?` overlay scrolls (it does on a short screen).
+pub fn help_max_scroll(model: &Model) -> usize {
+    help::max_scroll(model)
 }
 
 /// How many lines the open view has at the current size: `update` keeps its scroll within
@@ -78,7 +86,11 @@ pub fn view_line_count(model: &Model) -> usize {
     let width = usize::from(areas.body.width.saturating_sub(2));
     match model.view {
         View::Detail | View::Events => detail::lines(model, width, &Theme::default()).len(),
-        _ => 0,
+        View::Problems => model.current_problems().count(),
+        // Less the header row.
+        View::Timeline => timeline::merged(model).len(),
+        View::Images => images::lines(model).len() + 1,
+        View::Panes | View::Logs => 0,
     }
 }
 

@@ -23,3 +23,4 @@ mod inert;
 mod panes;
 mod snapshots;
 mod support;
+mod view_snapshots;

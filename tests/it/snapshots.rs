@@ -43,6 +43,7 @@ fn pod(
         node: None,
         message: None,
         last_restart: None,
+        ready_since: None,
     }
 }
 
@@ -145,6 +146,7 @@ fn fixed_model() -> Model {
                 image: Some("currency-converter:1.0.0-rugpull".into()),
                 generation: 2,
                 observed_generation: 2,
+                unavailable_since: None,
                 images: Vec::new(),
             }])),
         ),
@@ -213,6 +215,7 @@ fn act3_model() -> Model {
                 image: Some("currency-converter:1.0.0-rugpull".into()),
                 generation: 2,
                 observed_generation: 2,
+                unavailable_since: None,
                 images: Vec::new(),
             }])),
         ),

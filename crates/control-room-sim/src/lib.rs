@@ -8,6 +8,14 @@
 //! HTTP or straight through the stores; every change reaches watchers and controllers like a
 //! real API server's would.
 //!
+//! What breaks on a real cluster breaks here too, for rehearsing triage with the tools a
+//! user types: an image no registry has (`ErrImagePull`, `ImagePullBackOff`, a stuck
+//! rollout, `ProgressDeadlineExceeded`), a `nodeSelector` no node meets (`FailedScheduling`),
+//! and, through pod template annotations, programs that exit ([`EXIT_AFTER`],
+//! [`EXIT_CODE`]: `CrashLoopBackOff`) and readiness probes that fail ([`READY`]). `kubectl
+//! get` prints the server-side Tables a real API server prints. [`SimOptions::big_log_mb`]
+//! adds a pod with a log of any size, generated as it is read.
+//!
 //! The crate knows nothing of control-room: it is reached through [`start`] and the
 //! [`SimHandle`] it returns, and otherwise only over HTTP, as a real cluster would be.
 //!
@@ -33,7 +41,7 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use controller::restart_container;
+pub use controller::{EXIT_AFTER, EXIT_CODE, READY, restart_container};
 pub use services::{
     ConnectionCounters, ConnectionKey, ExfilEvent, ExfilLedger, MeshLogLine, MeshTelemetry,
     MetricSample, Scope as TelemetryScope,
@@ -61,6 +69,15 @@ pub struct SimOptions {
     /// Serve the metrics to any `Host` (a Prometheus on another machine): only with an
     /// explicit non-loopback `metrics_addr`. Otherwise the DNS-rebinding guard applies.
     pub metrics_public: bool,
+    /// Add a log-generator pod (cluster `bank`, namespace `load-logs`, Deployment
+    /// `log-generator`) whose log holds about this many MiB when the simulator starts.
+    /// Lines are generated from their number when asked for, never held in memory, so
+    /// `tailLines`, `sinceTime`, `limitBytes` and `follow` cost what they return.
+    pub big_log_mb: Option<u64>,
+    /// Lines per second the log-generator pod writes from the start, for as long as it
+    /// runs (a benchmark's log rate; followers get them as they are due). Alone, it adds
+    /// the pod with an empty log.
+    pub log_lines_per_sec: Option<u32>,
 }
 
 impl Default for SimOptions {
@@ -74,6 +91,8 @@ impl Default for SimOptions {
             churn_per_sec: 0.0,
             metrics_addr: None,
             metrics_public: false,
+            big_log_mb: None,
+            log_lines_per_sec: None,
         }
     }
 }
@@ -89,11 +108,19 @@ pub struct SimTuning {
     /// How long each visible phase of a rollout lasts: a new pod shows ContainerCreating for
     /// about this long, an old one Terminating. Scheduling takes a quarter of it.
     pub rollout_step: Duration,
+    /// The kubelet's first back-off after a failed image pull or a crashed container (10 s
+    /// on a real node); each next one doubles, up to 30 times this (300 s). The kubelet's
+    /// other periods scale by the same factor: its resyncs, readiness probes (their
+    /// `periodSeconds`), the scheduler's five-minute retry of pods no node fits.
+    pub kubelet_backoff: Duration,
 }
 
 /// The default [`SimTuning::rollout_step`]: long enough for a presenter's audience to see
 /// ContainerCreating and Terminating go by.
 pub const DEFAULT_ROLLOUT_STEP: Duration = Duration::from_millis(1500);
+
+/// The default [`SimTuning::kubelet_backoff`]: a real kubelet's.
+pub const DEFAULT_KUBELET_BACKOFF: Duration = Duration::from_secs(10);
 
 impl Default for SimTuning {
     fn default() -> Self {
@@ -101,6 +128,7 @@ impl Default for SimTuning {
             history_window: DEFAULT_HISTORY_WINDOW,
             bookmark_interval: Duration::from_secs(15),
             rollout_step: DEFAULT_ROLLOUT_STEP,
+            kubelet_backoff: DEFAULT_KUBELET_BACKOFF,
         }
     }
 }
@@ -178,13 +206,23 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
     for spec in &CLUSTERS {
         let store = ClusterStore::new(spec.name, tuning.history_window);
         service_stores.push(store.clone());
-        let pods_target = opts.pods_per_cluster;
+        let extras = world::Extras {
+            pods_target: opts.pods_per_cluster,
+            log_generator: opts.big_log_mb.is_some() || opts.log_lines_per_sec.is_some(),
+        };
         // World building is CPU work (thousands of objects at scale): keep it off the runtime.
         builds.push(tokio::task::spawn_blocking(move || {
-            world::populate(spec, &store, now, pods_target).map(|()| store)
+            world::populate(spec, &store, now, extras).map(|()| store)
         }));
     }
     let services = services::Services::new(service_stores);
+    if opts.big_log_mb.is_some() || opts.log_lines_per_sec.is_some() {
+        services.set_log_generator(services::loggen::LogGenerator::new(
+            opts.big_log_mb.unwrap_or(0),
+            opts.log_lines_per_sec.unwrap_or(0),
+            now,
+        ));
+    }
     let mut clusters = Vec::with_capacity(CLUSTERS.len());
     for ((spec, build), listener) in CLUSTERS.iter().zip(builds).zip(&listeners) {
         let store = build.await.context("world builder panicked")??;
@@ -197,6 +235,8 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
         });
     }
     services.register_catalogue();
+    let stores: Vec<ClusterStore> = clusters.iter().map(|c| c.server.store().clone()).collect();
+    let images = std::sync::Arc::new(controller::images::Registry::from_world(&stores));
 
     let servers: Vec<String> = clusters
         .iter()
@@ -216,7 +256,12 @@ pub async fn start_with(opts: SimOptions, tuning: SimTuning) -> anyhow::Result<S
     // Serve only once nothing else can fail, so an error above leaves no server running.
     for (c, listener) in clusters.iter_mut().zip(listeners) {
         let store = c.server.store().clone();
-        c.controllers = Some(controller::spawn(store, c.spec, tuning.rollout_step));
+        let config = controller::Config {
+            step: tuning.rollout_step,
+            kubelet_backoff: tuning.kubelet_backoff,
+            images: images.clone(),
+        };
+        c.controllers = Some(controller::spawn(store, c.spec, config));
         c.server.serve(listener);
         tracing::info!(
             cluster = c.spec.short,

@@ -319,6 +319,7 @@ mod tests {
             node: None,
             message: None,
             last_restart: None,
+            ready_since: None,
         };
         update(
             &mut m,

@@ -3,7 +3,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 mod chat;
+mod filter;
 mod logs;
+#[cfg(test)]
+mod triage_tests;
 mod views;
 
 use chat::{on_chat_event, on_chat_key, send_prompt};
@@ -22,9 +25,15 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::RunAct(kind) => return start_act(model, kind),
         Msg::Interrupt => return interrupt(model),
         Msg::Signal(number) => return ended_by_signal(model, number),
-        Msg::Tick(now) => model.now = now,
+        Msg::Tick(now) => {
+            model.now = now;
+            model.problems.prune(now.with_timezone(&chrono::Utc));
+        }
         Msg::Cluster(i, msg) => {
             if let Some(cluster) = model.clusters.get_mut(i) {
+                model
+                    .problems
+                    .observe(i, &msg, model.now.with_timezone(&chrono::Utc));
                 let tool_cluster = cluster.name == model.demo.tool.cluster;
                 on_cluster(cluster, msg);
                 if tool_cluster {
@@ -91,6 +100,7 @@ fn on_cluster(cluster: &mut ClusterModel, msg: ClusterMsg) {
             cluster.apply_pods(m);
         }
         ClusterMsg::Deployments(m) => cluster.apply_deployments(m),
+        ClusterMsg::DaemonSets(m) => cluster.apply_daemonsets(m),
         ClusterMsg::Events(m) => cluster.apply_events(m),
         ClusterMsg::Policies(m) => cluster.apply_policies(m),
     }
@@ -167,6 +177,20 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             }
         };
     }
+    if let Some((cluster, namespace, name)) = model.confirming_delete.take() {
+        if matches!(
+            key.code,
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
+        ) {
+            return vec![Effect::DeletePod {
+                cluster,
+                namespace,
+                name,
+            }];
+        }
+        notice(model, format!("pod {name} not deleted"));
+        return Vec::new();
+    }
     if model.confirming_quit {
         model.confirming_quit = false;
         if matches!(
@@ -181,14 +205,24 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if model.show_links {
         return on_links_key(model, key);
     }
+    if model.filter_input.is_some() {
+        return filter::on_key(model, &key);
+    }
     if model.chat.focused {
         return on_chat_key(model, key);
     }
     if model.show_help {
         // Any of these closes the overlay; other keys are swallowed so nothing happens behind it.
-        let closes = matches!(model.keys.action(&key), Some(Action::Help | Action::Quit));
+        let action = model.keys.action(&key);
+        let closes = matches!(action, Some(Action::Help | Action::Quit));
         if closes || matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
             model.show_help = false;
+        }
+        let last = crate::ui::help_max_scroll(model);
+        match action {
+            Some(Action::Down) => model.help_scroll = (model.help_scroll + 1).min(last),
+            Some(Action::Up) => model.help_scroll = model.help_scroll.saturating_sub(1),
+            _ => {}
         }
         return Vec::new();
     }
@@ -214,8 +248,13 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let Some(action) = model.keys.action(&key) else {
-        if key.code == KeyCode::Esc && model.zoomed {
-            model.zoomed = false;
+        // Esc undoes what is on: the zoom first, then the filter.
+        if key.code == KeyCode::Esc {
+            if model.zoomed {
+                model.zoomed = false;
+            } else {
+                filter::clear(model);
+            }
         }
         return Vec::new();
     };
@@ -236,7 +275,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::Chat => model.chat.focused = true,
         Action::Trace => model.chat.show_trace = !model.chat.show_trace,
         Action::Mask => model.exfil.masked = !model.exfil.masked,
-        Action::Help => model.show_help = true,
+        Action::Help => {
+            model.show_help = true;
+            model.help_scroll = 0;
+        }
         Action::Zoom => model.zoomed = !model.zoomed,
         Action::NextPane if count > 0 => model.focus = (model.focus + 1) % count,
         Action::PrevPane if count > 0 => model.focus = (model.focus + count - 1) % count,
@@ -261,8 +303,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::Problems => return views::toggle_view(model, View::Problems),
         Action::Timeline => return views::toggle_view(model, View::Timeline),
         Action::Images => return views::toggle_view(model, View::Images),
+        Action::Filter => return filter::open(model),
+        Action::DeletePod => return ask_delete(model),
         Action::Logs => return logs::open_logs(model),
-        Action::Filter | Action::DeletePod => {}
     }
     Vec::new()
 }
@@ -297,7 +340,19 @@ fn on_links_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Said when a write key is pressed in a read-only control room.
+fn refuse_write(model: &mut Model, what: &str) {
+    notice(
+        model,
+        format!("read-only: {what} is off (--read-only or [ui] read_only)"),
+    );
+}
+
 fn ask_act(model: &mut Model, kind: ActKind) -> Vec<Effect> {
+    if model.read_only {
+        refuse_write(model, &format!("act {}", kind.number()));
+        return Vec::new();
+    }
     if model.act_running() {
         notice(
             model,
@@ -313,12 +368,41 @@ fn ask_act(model: &mut Model, kind: ActKind) -> Vec<Effect> {
 }
 
 fn start_act(model: &mut Model, kind: ActKind) -> Vec<Effect> {
+    if model.read_only {
+        refuse_write(model, &format!("act {}", kind.number()));
+        return Vec::new();
+    }
     if model.act_running() {
         notice(model, "an act is already running");
         return Vec::new();
     }
     model.show_act_log = true;
     vec![Effect::RunAct(kind)]
+}
+
+/// `Ctrl+D`: the selected pod (in a pane, or the one the detail view shows), after a y/Enter
+/// that names the cluster and the pod.
+fn ask_delete(model: &mut Model) -> Vec<Effect> {
+    if model.read_only {
+        refuse_write(model, "deleting pods");
+        return Vec::new();
+    }
+    let target = match (model.view, model.inspect.as_ref()) {
+        (View::Detail | View::Events, Some(i)) => Ok(i.target.clone()),
+        _ => views::selected_target(model),
+    };
+    match target {
+        Ok(crate::msg::InspectTarget::Pod {
+            cluster,
+            namespace,
+            name,
+        }) => {
+            model.confirming_delete = Some((cluster, namespace, name));
+        }
+        Ok(_) => notice(model, "Ctrl+D deletes a pod: select a pod row"),
+        Err(why) => notice(model, why),
+    }
+    Vec::new()
 }
 
 fn move_cursor(model: &mut Model, delta: isize, page: usize) {
@@ -694,6 +778,7 @@ mod tests {
                 node: None,
                 message: None,
                 last_restart: None,
+                ready_since: None,
             })
             .collect();
         update(

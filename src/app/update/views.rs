@@ -131,6 +131,74 @@ pub(super) fn toggle_view(model: &mut Model, view: View) -> Vec<Effect> {
     effects
 }
 
+/// `Enter` on a problem: its object selected in its pane, and its detail (or events) open;
+/// Esc comes back to the list.
+fn open_problem(model: &mut Model, view: View) -> Vec<Effect> {
+    use crate::model::problems::Kind;
+    let Some(p) = model.current_problems().nth(model.view_scroll).cloned() else {
+        return Vec::new();
+    };
+    let cluster = p.key.cluster;
+    if cluster < model.clusters.len() {
+        model.focus = cluster;
+    }
+    let namespace = p.key.namespace.clone();
+    let (row, target) = match p.key.kind {
+        Kind::Cluster => {
+            model.view = View::Panes;
+            model.view_back = None;
+            return Vec::new();
+        }
+        Kind::Pod => (
+            Some(RowKey::Pod((namespace.clone(), p.key.name.clone()))),
+            InspectTarget::Pod {
+                cluster,
+                namespace,
+                name: p.key.name.clone(),
+            },
+        ),
+        Kind::Deployment => (
+            Some(RowKey::Deployment((namespace.clone(), p.key.name.clone()))),
+            InspectTarget::Deployment {
+                cluster,
+                namespace,
+                name: p.key.name.clone(),
+            },
+        ),
+        Kind::DaemonSet => (None, InspectTarget::Namespace { cluster, namespace }),
+        Kind::Event => match p.object.split_once('/') {
+            Some(("pod", name)) => (
+                Some(RowKey::Pod((namespace.clone(), name.to_string()))),
+                InspectTarget::Pod {
+                    cluster,
+                    namespace,
+                    name: name.to_string(),
+                },
+            ),
+            Some(("deployment", name)) => (
+                Some(RowKey::Deployment((namespace.clone(), name.to_string()))),
+                InspectTarget::Deployment {
+                    cluster,
+                    namespace,
+                    name: name.to_string(),
+                },
+            ),
+            _ => (None, InspectTarget::Namespace { cluster, namespace }),
+        },
+    };
+    let page = model.page_rows;
+    if let (Some(row), Some(c)) = (row, model.clusters.get_mut(cluster)) {
+        c.select(&row, page);
+    }
+    // A DaemonSet or an event about another kind has no detail here: its namespace's events.
+    let view = if matches!(target, InspectTarget::Namespace { .. }) {
+        View::Events
+    } else {
+        view
+    };
+    open_inspect(model, view, target)
+}
+
 pub(super) fn on_inspect(model: &mut Model, msg: InspectMsg) {
     if let Some(open) = model.inspect.as_mut() {
         open.apply(msg);
@@ -144,6 +212,13 @@ pub(super) fn on_view_key(model: &mut Model, key: &KeyEvent) -> Option<Vec<Effec
         return Some(close_view(model));
     }
     let action = model.keys.action(key)?;
+    if model.view == View::Problems {
+        match action {
+            Action::Detail => return Some(open_problem(model, View::Detail)),
+            Action::Events => return Some(open_problem(model, View::Events)),
+            _ => {}
+        }
+    }
     let page = model.page_rows as isize;
     let delta = match action {
         Action::Quit => return Some(close_view(model)),
@@ -155,8 +230,14 @@ pub(super) fn on_view_key(model: &mut Model, key: &KeyEvent) -> Option<Vec<Effec
         Action::Bottom => isize::MAX / 2,
         _ => return None,
     };
-    // Within the lines the view has now, less the page that shows the last of them.
-    let last = crate::ui::view_line_count(model).saturating_sub(model.page_rows);
+    // Within the lines the view has now, less the page that shows the last of them; a
+    // list with a selection (problems) up to its last row.
+    let lines = crate::ui::view_line_count(model);
+    let last = if model.view == View::Problems {
+        lines.saturating_sub(1)
+    } else {
+        lines.saturating_sub(model.page_rows)
+    };
     let scroll = match model.view {
         View::Detail | View::Events => match model.inspect.as_mut() {
             Some(i) => &mut i.scroll,
@@ -174,11 +255,28 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
         View::Panes => selected_target(model).map(|t| describe_command(model, &t)),
         View::Detail => inspect_target(model).map(|t| describe_command(model, &t)),
         View::Events => inspect_target(model).map(|t| events_command(model, &t)),
-        _ => Err("nothing to copy here".to_string()),
+        View::Problems => problem_command(model),
+        View::Timeline => Ok(every_cluster(
+            model,
+            "get events -A --sort-by=.lastTimestamp",
+        )),
+        View::Images => Ok(every_cluster(
+            model,
+            "get deployments,daemonsets -A -o wide",
+        )),
+        View::Logs => Err("nothing to copy here".to_string()),
     };
     match command {
         Ok(command) => {
-            notice(model, format!("copied: {command}"));
+            let lines = command.lines().count();
+            if lines > 1 {
+                notice(
+                    model,
+                    format!("copied {lines} kubectl commands, one per cluster"),
+                );
+            } else {
+                notice(model, format!("copied: {command}"));
+            }
             vec![Effect::CopyToClipboard(command)]
         }
         Err(why) => {
@@ -186,6 +284,43 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+fn problem_command(model: &Model) -> Result<String, String> {
+    use crate::model::problems::Kind;
+    let p = model
+        .current_problems()
+        .nth(model.view_scroll)
+        .ok_or_else(|| "no problem selected".to_string())?;
+    let ns = Some(p.key.namespace.as_str());
+    let prefix = |ns| kubectl_prefix(model, p.key.cluster, ns);
+    Ok(match p.key.kind {
+        Kind::Cluster => format!("{} get --raw /version", prefix(None)),
+        Kind::Pod => format!("{} describe pod {}", prefix(ns), shell_quote(&p.key.name)),
+        Kind::Deployment => format!(
+            "{} describe deployment {}",
+            prefix(ns),
+            shell_quote(&p.key.name)
+        ),
+        Kind::DaemonSet => format!(
+            "{} describe daemonset {}",
+            prefix(ns),
+            shell_quote(&p.key.name)
+        ),
+        Kind::Event => format!(
+            "{} get events --field-selector {}",
+            prefix(ns),
+            shell_quote(&format!("metadata.name={}", p.key.name))
+        ),
+    })
+}
+
+/// One command per cluster, one per line.
+fn every_cluster(model: &Model, rest: &str) -> String {
+    (0..model.clusters.len())
+        .map(|i| format!("{} {rest}", kubectl_prefix(model, i, None)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn inspect_target(model: &Model) -> Result<InspectTarget, String> {

@@ -1,5 +1,5 @@
-//! One cluster's sources: a reachability probe and watchers for pods, deployments, events
-//! and AuthorizationPolicies, each object mapped at once into its slim summary
+//! One cluster's sources: a reachability probe and watchers for pods, deployments,
+//! DaemonSets, events and AuthorizationPolicies, each object mapped at once into its slim summary
 //! ([`summarize`]) and sent as `Msg::Cluster`.
 
 pub mod summarize;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::config::Kubeconfig;
@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::msg::Msg;
 use crate::msg::cluster::{
-    ClusterMsg, DeploymentSummary, EventSummary, PodKey, PodSummary, ResourceMsg,
+    ClusterMsg, DaemonSetSummary, DeploymentSummary, EventSummary, PodKey, PodSummary, ResourceMsg,
 };
 use crate::sources::backoff::QuickBackoff;
 use crate::sources::clock;
@@ -82,6 +82,15 @@ async fn run(index: usize, client: Client, tx: mpsc::Sender<Msg>) {
         summarize::deployment,
         DeploymentSummary::key,
         ClusterMsg::Deployments,
+    ));
+    tasks.spawn(watch::<DaemonSet, _>(
+        Api::all(client.clone()),
+        index,
+        tx.clone(),
+        wake.clone(),
+        summarize::daemonset,
+        DaemonSetSummary::key,
+        ClusterMsg::DaemonSets,
     ));
     tasks.spawn(watch_policies(
         client.clone(),

@@ -3,11 +3,13 @@
 //! `kubectl get pods` computes it.
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use serde_json::Value;
 
-use crate::msg::cluster::{DeploymentSummary, EventSummary, PodPhase, PodSummary, PolicySummary};
+use crate::msg::cluster::{
+    DaemonSetSummary, DeploymentSummary, EventSummary, PodPhase, PodSummary, PolicySummary,
+};
 
 pub fn pod(pod: &Pod) -> PodSummary {
     let meta = &pod.metadata;
@@ -54,6 +56,13 @@ pub fn pod(pod: &Pod) -> PodSummary {
             })
             .filter_map(|t| to_chrono(&t.0))
             .max(),
+        ready_since: status
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "Ready")
+            .and_then(|c| c.last_transition_time.as_ref())
+            .and_then(|t| to_chrono(&t.0)),
     }
 }
 
@@ -234,6 +243,34 @@ pub fn deployment(d: &Deployment) -> DeploymentSummary {
             .and_then(|c| c.image.clone()),
         generation: d.metadata.generation.unwrap_or(0),
         observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        unavailable_since: status
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "Available" && c.status == "False")
+            .and_then(|c| c.last_transition_time.as_ref())
+            .and_then(|t| to_chrono(&t.0)),
+    }
+}
+
+pub fn daemonset(d: &DaemonSet) -> DaemonSetSummary {
+    let status = d.status.as_ref();
+    DaemonSetSummary {
+        namespace: d.metadata.namespace.clone().unwrap_or_default(),
+        name: d.metadata.name.clone().unwrap_or_default(),
+        images: d
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .map(|s| {
+                s.containers
+                    .iter()
+                    .filter_map(|c| c.image.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        desired: status.map(|s| s.desired_number_scheduled).unwrap_or(0),
+        ready: status.map(|s| s.number_ready).unwrap_or(0),
     }
 }
 

@@ -74,14 +74,14 @@ impl Line {
 
 /// What the request asked for, once validated.
 #[derive(Debug)]
-struct Params {
-    container: String,
-    follow: bool,
-    previous: bool,
-    timestamps: bool,
-    tail: Option<usize>,
-    since: Option<DateTime<Utc>>,
-    limit_bytes: Option<usize>,
+pub(crate) struct Params {
+    pub container: String,
+    pub follow: bool,
+    pub previous: bool,
+    pub timestamps: bool,
+    pub tail: Option<usize>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit_bytes: Option<usize>,
 }
 
 pub async fn handle(
@@ -112,6 +112,16 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
         Ok(p) => p,
         Err(message) => return responses::bad_request(&message),
     };
+    if let Some(message) = not_started(&pod, name, &params.container) {
+        return responses::bad_request(&message);
+    }
+    if let Some(generator) = ctx.services.log_generator_of(ctx.store.cluster(), &pod) {
+        let started = container_status(&pod, &params.container)
+            .and_then(|s| time_at(s, "/state/running/startedAt"))
+            .unwrap_or_else(|| created_at(&pod, now));
+        let log = generator.log(started);
+        return crate::api::generated_log::serve(ctx, &pod, params, log, now);
+    }
     let ledger = ctx.services.exfil().clone();
     let mesh = ctx.services.mesh_telemetry().clone();
     let denies = ztunnel_denies(&mesh, &ctx.store, &pod);
@@ -134,7 +144,11 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
     }
     let mut budget = params.limit_bytes.unwrap_or(usize::MAX);
     let first = render(shown.into_iter(), params.timestamps, &mut budget);
-    if !params.follow || params.previous || budget == 0 {
+    // A container that has exited has nothing more to write: a follow ends at once.
+    let exited = run_window(&pod, &params.container, false, created_at(&pod, now))
+        .1
+        .is_some();
+    if !params.follow || params.previous || budget == 0 || exited {
         return text_response(Body::from(first));
     }
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
@@ -164,7 +178,7 @@ fn serve(ctx: &ServerCtx, namespace: &str, name: &str, raw: Option<&str>) -> Res
     ))
 }
 
-fn text_response(body: Body) -> Response {
+pub(crate) fn text_response(body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response
@@ -273,6 +287,23 @@ fn params(
     })
 }
 
+/// The kubelet's refusal for a container that never ran because its image cannot be pulled
+/// (`validateContainerLogStatus`).
+fn not_started(pod: &Value, name: &str, container: &str) -> Option<String> {
+    let status = container_status(pod, container)?;
+    if status.pointer("/lastState/terminated").is_some() {
+        return None;
+    }
+    let why = match status.pointer("/state/waiting/reason")?.as_str()? {
+        "ErrImagePull" => "image can't be pulled",
+        "ImagePullBackOff" => "trying and failing to pull image",
+        _ => return None,
+    };
+    Some(format!(
+        "container \"{container}\" in pod \"{name}\" is waiting to start: {why}"
+    ))
+}
+
 fn signed(query: &Query, key: &str) -> Result<Option<i64>, String> {
     match query.get(key) {
         None | Some("") => Ok(None),
@@ -294,6 +325,10 @@ fn restart_count(pod: &Value, container: &str) -> u64 {
     container_status(pod, container)
         .and_then(|s| s["restartCount"].as_u64())
         .unwrap_or(0)
+}
+
+fn created_at(pod: &Value, now: DateTime<Utc>) -> DateTime<Utc> {
+    time_at(pod, "/metadata/creationTimestamp").unwrap_or(now)
 }
 
 fn time_at(value: &Value, pointer: &str) -> Option<DateTime<Utc>> {
@@ -464,7 +499,7 @@ fn history(
     denies: &[Line],
     now: DateTime<Utc>,
 ) -> Vec<Line> {
-    let created = time_at(pod, "/metadata/creationTimestamp").unwrap_or(now);
+    let created = created_at(pod, now);
     let ns = pod
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -475,23 +510,7 @@ fn history(
         .unwrap_or("");
     let kind = Workload::of(pod, container);
     let seed = fnv1a(format!("{ns}/{name}/{container}").as_bytes());
-    let status = container_status(pod, container);
-    let restarts = restart_count(pod, container);
-    let restarted = status
-        .and_then(|s| time_at(s, "/state/running/startedAt"))
-        .filter(|t| *t > created && restarts > 0);
-    // The current instance starts at its last restart; the previous one ran from the restart
-    // before (its `lastState`), or from creation when it was the first.
-    let previous_start = status
-        .and_then(|s| time_at(s, "/lastState/terminated/startedAt"))
-        .filter(|t| *t > created && restarts > 1)
-        .unwrap_or(created);
-    let (start, end) = match (previous, restarted) {
-        (true, Some(r)) => (previous_start.min(r), Some(r)),
-        (true, None) => (created, Some(created + TimeDelta::minutes(2))),
-        (false, Some(r)) => (r, None),
-        (false, None) => (created, None),
-    };
+    let (start, end) = run_window(pod, container, previous, created);
     let image = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)
@@ -536,12 +555,6 @@ fn history(
     if !previous {
         lines.extend(denies.iter().filter(|l| l.at >= start).cloned());
     }
-    if let Some(end) = end {
-        lines.push(Line::new(
-            end - TimeDelta::milliseconds(1),
-            "received SIGTERM, shutting down",
-        ));
-    }
     // Stable: the lines of one write stay together, in order.
     lines.sort_by_key(|l| l.at);
     let mut last: Option<DateTime<Utc>> = None;
@@ -556,7 +569,91 @@ fn history(
         last = Some(line.at);
     }
     lines.retain(|l| l.at <= now);
+    if let Some(end) = end {
+        // A program told to exit says so; anything else was stopped by the kubelet.
+        let last = if pod
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(crate::controller::EXIT_AFTER))
+            .is_some()
+        {
+            let state = if previous { "lastState" } else { "state" };
+            let code = container_status(pod, container)
+                .and_then(|s| s.pointer(&format!("/{state}/terminated/exitCode")))
+                .or_else(|| {
+                    container_status(pod, container)
+                        .and_then(|s| s.pointer("/lastState/terminated/exitCode"))
+                })
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            format!("exiting with status {code}")
+        } else {
+            "received SIGTERM, shutting down".to_string()
+        };
+        // The last line, just before the end — or after the lines the program printed,
+        // when its whole run fell within the second its statuses round to.
+        let at = match lines.last() {
+            Some(l) if l.at >= end - TimeDelta::milliseconds(1) => l.at + TimeDelta::nanoseconds(1),
+            _ => end - TimeDelta::milliseconds(1),
+        };
+        lines.push(Line::new(at, last));
+    }
     lines
+}
+
+/// When the run of `container` a request reads began, and when it ended (None while it
+/// runs). Runs are counted by restarts: the first began when the pod was created (its log
+/// holds what the program printed while the pod came up), each later one at its own
+/// `startedAt`; a run ends at its `finishedAt`, or else when the next one started. The
+/// current run is the running one, or the one that just exited, or — while the kubelet
+/// backs off a crash — the last one, as the kubelet serves it; `previous` is the one before
+/// (the last one again during a back-off: `lastState` is all the kubelet keeps).
+fn run_window(
+    pod: &Value,
+    container: &str,
+    previous: bool,
+    created: DateTime<Utc>,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    let status = container_status(pod, container);
+    let restarts = restart_count(pod, container);
+    let at = |p: &str| status.and_then(|s| time_at(s, p));
+    // Run `index` began at `started`, the first at the pod's creation.
+    let began = |index: u64, started: Option<DateTime<Utc>>| match started {
+        Some(t) if index > 0 && t > created => t,
+        _ => created,
+    };
+    let running = at("/state/running/startedAt");
+    let exited = status.is_some_and(|s| s.pointer("/state/terminated").is_some());
+    let has_last = status.is_some_and(|s| s.pointer("/lastState/terminated").is_some());
+    // The run in `lastState`: the one before the current, or during a back-off the last.
+    let last_index = if running.is_some() || exited {
+        restarts.saturating_sub(1)
+    } else {
+        restarts
+    };
+    let last_start = began(last_index, at("/lastState/terminated/startedAt"));
+    let last_end = at("/lastState/terminated/finishedAt");
+    let restarted = running.filter(|t| *t > created && restarts > 0);
+    let window = match (previous, running, exited, has_last) {
+        (false, Some(_), _, _) => (restarted.unwrap_or(created), None),
+        (false, None, true, _) => {
+            let start = began(restarts, at("/state/terminated/startedAt"));
+            (
+                start,
+                Some(at("/state/terminated/finishedAt").unwrap_or(start)),
+            )
+        }
+        (_, None, false, true) => (last_start, Some(last_end.unwrap_or(last_start))),
+        (false, None, false, false) => (created, None),
+        (true, _, _, true) => {
+            let end = last_end.or(restarted).unwrap_or(last_start);
+            (last_start.min(end), Some(end))
+        }
+        (true, _, _, false) => match restarted {
+            Some(r) => (created.min(r), Some(r)),
+            None => (created, Some(created + TimeDelta::minutes(2))),
+        },
+    };
+    (window.0, window.1.map(|end| end.max(window.0)))
 }
 
 /// The lines of one write of the program, stamped as the runtime would.
@@ -668,11 +765,24 @@ impl Follow {
             let restarts = restart_count(&pod, &self.params.container);
             // The container this stream follows has exited: its last lines, then the end,
             // as the kubelet closes a follow when its container stops.
-            let ended = restarts != self.restarts;
-            if ended && restarts != self.restarts + 1 {
+            let restarted = restarts != self.restarts;
+            if restarted && restarts != self.restarts + 1 {
                 return;
             }
-            let all = history(&pod, &self.params.container, ended, &ledger, &denies, now);
+            // Exited and not (yet) restarted: the run followed is still the current one.
+            let stopped = !restarted
+                && run_window(&pod, &self.params.container, false, created_at(&pod, now))
+                    .1
+                    .is_some();
+            let ended = restarted || stopped;
+            let all = history(
+                &pod,
+                &self.params.container,
+                restarted,
+                &ledger,
+                &denies,
+                now,
+            );
             let fresh: Vec<&Line> = all
                 .iter()
                 .filter(|l| self.cursor.is_none_or(|c| l.at > c))

@@ -20,6 +20,7 @@ use crate::api::patch;
 use crate::api::query::{ListOptions, Query};
 use crate::api::responses;
 use crate::api::scale;
+use crate::api::table::{self, TableOptions};
 use crate::api::watch::{WatchRequest, watch_body};
 use crate::api::writes::{self, Part};
 use crate::store::ClusterStore;
@@ -130,8 +131,16 @@ async fn handle(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let response = if let Route::Resource(path) = &route {
-        serve_resource(&ctx, path, &method, uri.query(), content_type, &body)
+        let request = ResourceRequest {
+            method: &method,
+            raw_query: uri.query(),
+            content_type,
+            accept,
+            body: &body,
+        };
+        serve_resource(&ctx, path, &request)
     } else if matches!(route, Route::Unknown) {
         responses::no_route()
     } else if method != Method::GET && method != Method::HEAD {
@@ -196,30 +205,42 @@ fn ok_text(text: &'static str) -> Response {
     response
 }
 
-fn serve_resource(
-    ctx: &ServerCtx,
-    path: &ResourcePath<'_>,
-    method: &Method,
-    raw_query: Option<&str>,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Response {
+/// What a request to a resource path brings besides the path.
+struct ResourceRequest<'a> {
+    method: &'a Method,
+    raw_query: Option<&'a str>,
+    content_type: Option<&'a str>,
+    accept: Option<&'a str>,
+    body: &'a [u8],
+}
+
+fn serve_resource(ctx: &ServerCtx, path: &ResourcePath<'_>, req: &ResourceRequest<'_>) -> Response {
+    let (method, content_type, body) = (req.method, req.content_type, req.body);
     let Some(def) = resources::lookup_resource(path.group, path.version, path.plural) else {
         return responses::no_route();
     };
     if path.namespace.is_some() && !def.namespaced {
         return responses::no_route();
     }
-    let query = match Query::parse(raw_query) {
+    let query = match Query::parse(req.raw_query) {
         Ok(q) => q,
         Err(message) => return responses::bad_request(&message),
     };
     let ns = path.namespace;
     let read = *method == Method::GET || *method == Method::HEAD;
+    // Reads answer a Table when asked for one (kubectl get); writes answer the object.
+    let table = if read {
+        match table::negotiate(req.accept, &query) {
+            Ok(table) => table,
+            Err(message) => return responses::bad_request(&message),
+        }
+    } else {
+        None
+    };
     let Some(name) = path.name else {
         return match *method {
             _ if read => {
-                list_or_watch(ctx, def, ns, &query).unwrap_or_else(ListError::into_response)
+                list_or_watch(ctx, def, ns, &query, table).unwrap_or_else(ListError::into_response)
             }
             Method::POST => writes::create(ctx, def, ns, &query, content_type, body),
             Method::DELETE => writes::delete_collection(ctx, def, ns, &query, body),
@@ -230,7 +251,7 @@ fn serve_resource(
         return responses::no_route();
     }
     match (path.subresource, method.clone()) {
-        (None | Some("status"), _) if read => get_one(ctx, def, ns, name),
+        (None | Some("status"), _) if read => get_one(ctx, def, ns, name, table),
         (None, Method::PUT) => {
             writes::replace(ctx, def, ns, name, Part::Main, &query, content_type, body)
         }
@@ -255,11 +276,23 @@ fn serve_resource(
     }
 }
 
-fn get_one(ctx: &ServerCtx, def: &ResourceDef, ns: Option<&str>, name: &str) -> Response {
-    let (kind, _) = ctx.store.kind_for(def);
-    match ctx.store.get_stored(kind, ns.unwrap_or(""), name) {
-        Some(obj) => responses::json_response(StatusCode::OK, obj.typed_json()),
-        None => responses::not_found_in(def, name),
+fn get_one(
+    ctx: &ServerCtx,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: &str,
+    table: Option<TableOptions>,
+) -> Response {
+    let (kind, info) = ctx.store.kind_for(def);
+    match (ctx.store.get_stored(kind, ns.unwrap_or(""), name), table) {
+        (Some(obj), None) => responses::json_response(StatusCode::OK, obj.typed_json()),
+        (Some(obj), Some(opts)) => {
+            let metadata = json!({"resourceVersion": obj.rv.to_string()});
+            let now = chrono::Utc::now();
+            let body = table::table_json(&info, &[&obj], &metadata, opts, true, now);
+            responses::json_response(StatusCode::OK, body)
+        }
+        (None, _) => responses::not_found_in(def, name),
     }
 }
 
@@ -283,6 +316,7 @@ fn list_or_watch(
     def: &ResourceDef,
     namespace: Option<&str>,
     query: &Query,
+    table: Option<TableOptions>,
 ) -> Result<Response, ListError> {
     let bad = ListError::BadRequest;
     let opts = ListOptions::from_query(query).map_err(bad)?;
@@ -299,6 +333,7 @@ fn list_or_watch(
             start: opts.watch_start(),
             bookmarks: opts.allow_bookmarks,
             timeout: opts.timeout,
+            table,
         };
         let body = watch_body(
             ctx.store.clone(),
@@ -355,15 +390,16 @@ fn list_or_watch(
         metadata["continue"] = json!(token.encode());
         metadata["remainingItemCount"] = json!(remaining);
     }
-    Ok(responses::json_response(
-        StatusCode::OK,
-        list_body(
+    let body = match table {
+        Some(opts) => table::table_json(&info, &items, &metadata, opts, true, chrono::Utc::now()),
+        None => list_body(
             &format!("{}List", def.kind),
             &info.api_version,
             &metadata,
             &items,
         ),
-    ))
+    };
+    Ok(responses::json_response(StatusCode::OK, body))
 }
 
 /// `{"kind":"PodList",…,"items":[…]}` by concatenating stored bodies.

@@ -2,7 +2,8 @@
 //! store's history, with bookmarks, timeouts, selectors and the in-stream 410.
 //!
 //! The stream owns its cursor into the history; nothing is spawned, so when the client goes
-//! away and hyper drops the body, the watcher is gone with it.
+//! away and hyper drops the body, the watcher is gone with it. A watch that asked for Tables
+//! (`kubectl get -w`) gets each object as a one-row Table, column definitions on the first.
 
 use std::collections::VecDeque;
 use std::io;
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::api::query::WatchStart;
 use crate::api::responses;
+use crate::api::table::{self, TableOptions};
 use crate::store::history::{Event, EventType};
 use crate::store::selector::{FieldSelector, LabelSelector};
 use crate::store::stored::{KindInfo, Stored};
@@ -36,6 +38,8 @@ pub struct WatchRequest {
     pub start: WatchStart,
     pub bookmarks: bool,
     pub timeout: Option<Duration>,
+    /// Objects as one-row Tables rather than themselves.
+    pub table: Option<TableOptions>,
 }
 
 /// The response body for a watch. `stop` flips to true when the cluster is stopped: the body
@@ -66,6 +70,8 @@ struct Watcher {
     bookmark_interval: Duration,
     next_bookmark: Instant,
     done: bool,
+    /// A Table watch has sent its column definitions (only the first event carries them).
+    headers_sent: bool,
     _live: LiveWatch,
 }
 
@@ -108,6 +114,7 @@ impl Watcher {
             bookmark_interval,
             next_bookmark: now + bookmark_interval,
             done: false,
+            headers_sent: false,
             _live: live,
         }
     }
@@ -125,7 +132,7 @@ impl Watcher {
             let batch: Vec<Arc<Stored>> = self.initial.drain(..take).collect();
             for obj in batch {
                 if self.matches(&obj) {
-                    push_line(&mut out, "ADDED", &obj);
+                    self.push_line(&mut out, "ADDED", &obj);
                 }
             }
             if !out.is_empty() {
@@ -155,7 +162,7 @@ impl Watcher {
                     for event in &events {
                         self.cursor = event.rv;
                         if let Some(ty) = self.classify(event) {
-                            push_line(&mut out, ty, &event.object);
+                            self.push_line(&mut out, ty, &event.object);
                         }
                     }
                     if !out.is_empty() {
@@ -235,6 +242,10 @@ impl Watcher {
         if initial_events_end {
             metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
+        if let Some(opts) = self.req.table {
+            let object = table::bookmark_json(opts, &metadata);
+            return Bytes::from(format!("{{\"type\":\"BOOKMARK\",\"object\":{object}}}\n"));
+        }
         let line = json!({
             "type": "BOOKMARK",
             "object": {
@@ -245,14 +256,31 @@ impl Watcher {
         });
         Bytes::from(line.to_string() + "\n")
     }
-}
 
-fn push_line(out: &mut String, ty: &str, obj: &Stored) {
-    out.push_str("{\"type\":\"");
-    out.push_str(ty);
-    out.push_str("\",\"object\":");
-    out.push_str(&obj.typed_json());
-    out.push_str("}\n");
+    fn push_line(&mut self, out: &mut String, ty: &str, obj: &Arc<Stored>) {
+        out.push_str("{\"type\":\"");
+        out.push_str(ty);
+        out.push_str("\",\"object\":");
+        match self.req.table {
+            Some(opts) => {
+                let metadata = json!({"resourceVersion": obj.rv.to_string()});
+                let headers = !self.headers_sent;
+                self.headers_sent = true;
+                let now = chrono::Utc::now();
+                let info = &self.req.info;
+                out.push_str(&table::table_json(
+                    info,
+                    &[obj],
+                    &metadata,
+                    opts,
+                    headers,
+                    now,
+                ));
+            }
+            None => out.push_str(&obj.typed_json()),
+        }
+        out.push_str("}\n");
+    }
 }
 
 async fn stopped(stop: &mut watch::Receiver<bool>) {

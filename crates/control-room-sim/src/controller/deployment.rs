@@ -456,6 +456,55 @@ fn set_condition(conditions: &mut Vec<Value>, ty: &str, ok: bool, reason: &str, 
                            "lastTransitionTime": transition, "reason": reason, "message": message}));
 }
 
+fn paused(d: &Value) -> bool {
+    d.pointer("/spec/paused").and_then(Value::as_bool) == Some(true)
+}
+
+/// `spec.progressDeadlineSeconds` (600 when unset, as the API defaults it); None when the
+/// deadline is off (`MaxInt32`).
+fn progress_deadline(d: &Value) -> Option<chrono::TimeDelta> {
+    let seconds = d
+        .pointer("/spec/progressDeadlineSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(600);
+    (seconds != i64::from(i32::MAX)).then(|| chrono::TimeDelta::seconds(seconds.max(0)))
+}
+
+/// A rollout that made no progress: past its deadline, `Progressing` turns False with
+/// `ProgressDeadlineExceeded` (what makes `kubectl rollout status` give up); before it, the
+/// Deployment is looked at again when the deadline passes (`requeueStuckDeployment`).
+fn check_deadline(ctl: &mut Controller, d: &Value, conditions: &mut Vec<Value>, new_rs: &str) {
+    let Some(deadline) = progress_deadline(d) else {
+        return;
+    };
+    let Some(progressing) = conditions.iter().find(|c| c["type"] == "Progressing") else {
+        return;
+    };
+    if matches!(
+        progressing["reason"].as_str(),
+        Some("NewReplicaSetAvailable" | "ProgressDeadlineExceeded")
+    ) {
+        return;
+    }
+    let now = chrono::Utc::now();
+    let from = super::fields::time_at(progressing, "/lastUpdateTime").unwrap_or(now);
+    let due = from + deadline;
+    if due < now {
+        let message = format!("ReplicaSet \"{new_rs}\" has timed out progressing.");
+        set_condition(
+            conditions,
+            "Progressing",
+            false,
+            "ProgressDeadlineExceeded",
+            &message,
+        );
+        return;
+    }
+    let (namespace, name) = super::ns_name(d);
+    let left = (due - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1);
+    ctl.requeue_at(super::Key::Deployment(namespace, name), left);
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_status(
     ctl: &mut Controller,
@@ -536,6 +585,8 @@ fn write_status(
         if let (Some(at), Some(last)) = (kept, conditions.last_mut()) {
             last["lastTransitionTime"] = at;
         }
+    } else if !paused(&d) {
+        check_deadline(ctl, &d, &mut conditions, &new_name);
     }
 
     // Zero counts are left out, like the API types' `omitempty`.

@@ -1,19 +1,24 @@
-//! The scheduler and the kubelets. A new pod is bound to a worker, shows ContainerCreating
-//! while its image pulls, then runs and turns Ready, with the events a real cluster records;
-//! a pod marked for deletion is stopped (Terminating) and removed a step later.
+//! The kubelets. A pod bound to a worker shows ContainerCreating while its images pull, then
+//! runs and turns Ready, with the events a real cluster records; a pod marked for deletion is
+//! stopped (Terminating) and removed a step later. What goes wrong on a real node goes wrong
+//! here too, each in its own module: an image no registry has ([`super::pulls`]), a program
+//! that exits ([`super::crashes`]), a readiness probe that fails ([`super::probes`]).
 //!
-//! Only pods that have never started are driven: ones written with container statuses (the
-//! built world, tests setting exact states) are left exactly as written. A container restart
-//! (a crash and the kubelet starting it again) is [`restart_container`], for tests to write.
+//! Only pods that have never started are driven from the start: ones written with container
+//! statuses (the built world, tests setting exact states) are left as written, unless a
+//! rehearsal annotation is put on them later. A container restart (a crash and the kubelet
+//! starting it again) is [`super::containers::restart_container`], for tests to write.
 
 use crate::store::resources;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::events::{self, SCHEDULER};
+use super::backoff::{self, Backoff};
+use super::containers::{self, EXIT_AFTER};
+use super::events::{self};
 use super::fields::{set, str_at, terminating};
-use super::{Controller, PodStep, RETRY, Timer};
+use super::{Controller, PodStep, RETRY, Timer, crashes, probes, pulls, scheduler};
 use crate::store::history::{Event, EventType};
 use crate::store::ids::{IdGen, fnv1a};
 use crate::store::owners;
@@ -21,13 +26,58 @@ use crate::store::{Preconditions, StoreError, timestamp};
 
 /// The marker of a terminating object in its stored JSON.
 const DELETION_MARK: &str = "\"deletionTimestamp\"";
+/// The marker of a rehearsal annotation in a stored pod.
+const SIM_MARK: &str = "sim.control-room.dev/";
 
 /// Scheduler and kubelet state for one cluster.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Kubelet {
     /// Pod IPs in use, read from the store the first time one is handed out.
     used_ips: Option<HashSet<String>>,
-    next_worker: usize,
+    pub(super) next_worker: usize,
+    /// Image pull and crash back-offs, per pod and container.
+    pub(super) backoff: Backoff,
+    /// Pods whose readiness probe is being run, by uid.
+    pub(super) probing: HashSet<String>,
+    /// Consecutive failed readiness probes, by (pod uid, container).
+    pub(super) probe_failures: HashMap<(String, String), u32>,
+    /// Pods no node fits: uid → (namespace, name), tried again when a node changes.
+    pub(super) unschedulable: HashMap<String, (String, String)>,
+    /// When each exited container finished, exactly (its status has whole seconds only).
+    pub(super) exits: HashMap<(String, String), chrono::DateTime<chrono::Utc>>,
+}
+
+impl Kubelet {
+    pub fn new(backoff_base: std::time::Duration) -> Self {
+        Self {
+            used_ips: None,
+            next_worker: 0,
+            backoff: Backoff::new(backoff_base),
+            probing: HashSet::new(),
+            probe_failures: HashMap::new(),
+            unschedulable: HashMap::new(),
+            exits: HashMap::new(),
+        }
+    }
+
+    /// How long after a change the kubelet's next sync of the pod comes (its PLEG relist
+    /// and pod worker), a fifth of the back-off base: two seconds on a real node.
+    pub fn sync_delay(&self) -> std::time::Duration {
+        self.backoff.base() / 5
+    }
+
+    /// A real kubelet duration (10 s, a probe's period …) scaled like the back-off base.
+    pub fn scaled(&self, real: std::time::Duration) -> std::time::Duration {
+        real.mul_f64(self.backoff.base().as_secs_f64() / 10.0)
+    }
+
+    fn forget(&mut self, uid: &str) {
+        self.backoff.forget(uid);
+        self.probing.remove(uid);
+        self.probe_failures.retain(|(pod, _), _| pod != uid);
+        self.unschedulable.remove(uid);
+        self.exits.retain(|(pod, _), _| pod != uid);
+    }
 }
 
 /// React to a pod event from the store's history.
@@ -49,7 +99,7 @@ pub fn observe(ctl: &mut Controller, event: &Event) {
             }
         }
         EventType::Modified => {
-            // Cheap test first: pod updates are the bulk of all writes (churn).
+            // Cheap tests first: pod updates are the bulk of all writes (churn).
             let now = event.object.body.contains(DELETION_MARK);
             let before = event
                 .prev
@@ -59,11 +109,51 @@ pub fn observe(ctl: &mut Controller, event: &Event) {
                 let pod = event.object.to_value();
                 ctl.enqueue_owner(&namespace, &pod);
                 begin_shutdown(ctl, &pod);
+                return;
+            }
+            let marked = event.object.body.contains(SIM_MARK)
+                || event
+                    .prev
+                    .as_ref()
+                    .is_some_and(|p| p.body.contains(SIM_MARK));
+            if marked {
+                let pod = event.object.to_value();
+                let prev = event.prev.as_ref().map(|p| p.to_value());
+                rehearsal_changed(ctl, &pod, prev.as_ref());
             }
         }
         EventType::Deleted => {
             let pod = event.object.to_value();
+            if let Some(uid) = owners::uid_of(&pod) {
+                ctl.kubelet.forget(uid);
+            }
             ctl.enqueue_owner(&namespace, &pod);
+        }
+    }
+}
+
+/// A user put on (or took off) a rehearsal annotation: the kubelet starts probing, or the
+/// running program learns when it will exit, as if it had always been told.
+fn rehearsal_changed(ctl: &mut Controller, pod: &Value, prev: Option<&Value>) {
+    let annotations = |p: Option<&Value>| {
+        p.and_then(|p| p.pointer("/metadata/annotations"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.starts_with(SIM_MARK))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    if annotations(Some(pod)) == annotations(prev) || terminating(pod) {
+        return;
+    }
+    probes::ensure(ctl, pod);
+    let exit_before = prev.and_then(|p| containers::annotation(p, EXIT_AFTER));
+    if containers::annotation(pod, EXIT_AFTER) != exit_before {
+        for i in 0..containers::specs(pod).len() {
+            crashes::arm(ctl, pod, i, false);
         }
     }
 }
@@ -73,7 +163,8 @@ fn never_started(pod: &Value) -> bool {
         && matches!(str_at(pod, "/status/phase"), "" | "Pending")
 }
 
-fn schedule(ctl: &mut Controller, pod: &Value, step: PodStep, delay: std::time::Duration) {
+/// Run `step` for `pod` after `delay`.
+pub fn schedule(ctl: &mut Controller, pod: &Value, step: PodStep, delay: std::time::Duration) {
     let (namespace, name) = super::ns_name(pod);
     let uid = owners::uid_of(pod).unwrap_or("").to_string();
     ctl.after(
@@ -118,7 +209,12 @@ fn begin_shutdown(ctl: &mut Controller, pod: &Value) {
         remove(ctl, pod);
         return;
     }
-    for (container, _) in containers(pod) {
+    for (container, _) in containers::specs(pod) {
+        // Only a container that runs has anything to stop (a pod whose containers were
+        // written without statuses is taken to run them).
+        if containers::status(pod, &container).is_some_and(|s| !containers::is_running(s)) {
+            continue;
+        }
         let path = format!("spec.containers{{{container}}}");
         let message = format!("Stopping container {container}");
         events::record(
@@ -160,9 +256,13 @@ pub fn advance(ctl: &mut Controller, namespace: &str, name: &str, uid: &str, ste
             Ok(())
         }
         _ if terminating(&pod) => Ok(()),
-        PodStep::Schedule => bind(ctl, pod),
+        PodStep::Schedule => scheduler::bind(ctl, pod),
         PodStep::CreateContainers => create_containers(ctl, pod),
         PodStep::Start => start(ctl, pod),
+        PodStep::Pull(i) => pulls::sync(ctl, pod, i),
+        PodStep::Exit(i, run) => crashes::exit(ctl, pod, i, run),
+        PodStep::Restart(i) => crashes::sync(ctl, pod, i),
+        PodStep::Probe => probes::run(ctl, pod),
     };
     if let Err(StoreError::Conflict { .. }) = result {
         ctl.after(
@@ -177,24 +277,7 @@ pub fn advance(ctl: &mut Controller, namespace: &str, name: &str, uid: &str, ste
     }
 }
 
-/// (name, image) of each container.
-fn containers(pod: &Value) -> Vec<(String, String)> {
-    pod.pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|c| {
-                    (
-                        str_at(c, "/name").to_string(),
-                        str_at(c, "/image").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn condition(ty: &str, ok: bool, at: &str) -> Value {
+pub fn condition(ty: &str, ok: bool, at: &str) -> Value {
     let mut c = json!({"type": ty, "status": if ok { "True" } else { "False" },
                        "lastProbeTime": null, "lastTransitionTime": at});
     if !ok && matches!(ty, "Ready" | "ContainersReady") {
@@ -203,31 +286,7 @@ fn condition(ty: &str, ok: bool, at: &str) -> Value {
     c
 }
 
-/// The scheduler: bind to the next worker, round robin.
-fn bind(ctl: &mut Controller, mut pod: Value) -> Result<(), StoreError> {
-    let nodes = ctl.cluster.node_names();
-    // Index 0 is the tainted control plane.
-    let workers = nodes.len().saturating_sub(1).max(1);
-    let index = (1 + ctl.kubelet.next_worker % workers).min(nodes.len().saturating_sub(1));
-    ctl.kubelet.next_worker += 1;
-    let node = nodes.get(index).cloned().unwrap_or_default();
-    let now = timestamp(chrono::Utc::now());
-    set(&mut pod, &["spec", "nodeName"], json!(node));
-    set(
-        &mut pod,
-        &["status", "conditions"],
-        json!([condition("PodScheduled", true, &now)]),
-    );
-    let stored = ctl.store.update_stored(pod)?;
-    let pod = stored.to_value();
-    let (namespace, name) = super::ns_name(&pod);
-    let message = format!("Successfully assigned {namespace}/{name} to {node}");
-    events::record(ctl, &pod, None, "Scheduled", &message, &SCHEDULER);
-    schedule(ctl, &pod, PodStep::CreateContainers, ctl.step / 4);
-    Ok(())
-}
-
-fn node_ip(ctl: &Controller, node: &str) -> String {
+pub fn node_ip(ctl: &Controller, node: &str) -> String {
     let index = ctl
         .cluster
         .node_names()
@@ -245,16 +304,12 @@ fn create_containers(ctl: &mut Controller, mut pod: Value) -> Result<(), StoreEr
     let node = str_at(&pod, "/spec/nodeName").to_string();
     let host_ip = node_ip(ctl, &node);
     let now = timestamp(chrono::Utc::now());
-    let list = containers(&pod);
+    let list = containers::specs(&pod);
     let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
     let unready = format!("containers with unready status: [{}]", names.join(" "));
     let statuses: Vec<Value> = list
         .iter()
-        .map(|(name, image)| {
-            json!({"image": image, "imageID": "", "name": name, "ready": false,
-                   "restartCount": 0, "started": false,
-                   "state": {"waiting": {"reason": "ContainerCreating"}}})
-        })
+        .map(|(name, image)| containers::waiting(name, image, "ContainerCreating", None))
         .collect();
     let scheduled_at = pod
         .pointer("/status/conditions/0/lastTransitionTime")
@@ -300,7 +355,8 @@ fn create_containers(ctl: &mut Controller, mut pod: Value) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Image pulled, containers created and started: Running and Ready.
+/// The pulls are done: containers whose image the registries have are created and started
+/// (Running, Ready unless the readiness probe fails); the others wait in `ErrImagePull`.
 fn start(ctl: &mut Controller, mut pod: Value) -> Result<(), StoreError> {
     let node = str_at(&pod, "/spec/nodeName").to_string();
     let host_network = pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true);
@@ -310,130 +366,95 @@ fn start(ctl: &mut Controller, mut pod: Value) -> Result<(), StoreError> {
         allocate_ip(ctl, &node)
     };
     let now = timestamp(chrono::Utc::now());
-    let list = containers(&pod);
+    let list = containers::specs(&pod);
+    let ready = !containers::probe_fails(&pod);
+    let mut pulled = Vec::new();
+    let mut failed = Vec::new();
     let statuses: Vec<Value> = list
         .iter()
-        .map(|(name, image)| {
-            json!({"containerID": format!("containerd://{}", ctl.ids.hex(64)),
-                   "image": image, "imageID": image_id(image), "name": name, "ready": true,
-                   "restartCount": 0, "started": true,
-                   "state": {"running": {"startedAt": now}}})
+        .enumerate()
+        .map(|(i, (name, image))| {
+            if ctl.images.knows(image) {
+                pulled.push(i);
+                let id = format!("containerd://{}", ctl.ids.hex(64));
+                containers::running(name, image, id, image_id(image), &now, ready)
+            } else {
+                failed.push(i);
+                let error = ctl.images.pull_error(image);
+                containers::waiting(name, image, "ErrImagePull", Some(&error))
+            }
         })
         .collect();
-    let status = pod
-        .get_mut("status")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| StoreError::Invalid("pod without status".into()))?;
-    let keep_time = |c: &Value| c.get("lastTransitionTime").cloned();
-    let scheduled_at = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| {
-            c.iter()
-                .find(|c| c["type"] == "PodScheduled")
-                .and_then(keep_time)
-        });
-    let initialized_at = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| {
-            c.iter()
-                .find(|c| c["type"] == "Initialized")
-                .and_then(keep_time)
-        });
-    let mut conditions = vec![
-        condition("PodReadyToStartContainers", true, &now),
-        condition("Initialized", true, &now),
-        condition("Ready", true, &now),
-        condition("ContainersReady", true, &now),
-        condition("PodScheduled", true, &now),
-    ];
-    if let Some(at) = initialized_at {
-        conditions[1]["lastTransitionTime"] = at;
-    }
-    if let Some(at) = scheduled_at {
-        conditions[4]["lastTransitionTime"] = at;
-    }
-    status.insert("phase".into(), json!("Running"));
-    status.insert("conditions".into(), Value::Array(conditions));
-    status.insert("containerStatuses".into(), Value::Array(statuses));
-    status.insert("podIP".into(), json!(pod_ip));
-    status.insert("podIPs".into(), json!([{"ip": pod_ip}]));
+    set(
+        &mut pod,
+        &["status", "containerStatuses"],
+        Value::Array(statuses),
+    );
+    set(&mut pod, &["status", "podIP"], json!(pod_ip));
+    set(&mut pod, &["status", "podIPs"], json!([{"ip": pod_ip}]));
+    containers::set_condition(&mut pod, "PodReadyToStartContainers", true, &now);
+    containers::settle(&mut pod, &now);
     let stored = ctl.store.update_stored(pod)?;
     let pod = stored.to_value();
     let kubelet = events::kubelet(&node);
     let pull = ctl.step.as_secs_f64();
-    for (container, image) in &list {
+    for &i in &pulled {
+        let Some((container, image)) = list.get(i) else {
+            continue;
+        };
         let path = format!("spec.containers{{{container}}}");
         let size = 20_000_000 + fnv1a(image.as_bytes()) % 80_000_000;
-        let pulled = format!(
+        let message = format!(
             "Successfully pulled image \"{image}\" in {pull:.3}s ({pull:.3}s including waiting). Image size: {size} bytes."
         );
-        events::record(ctl, &pod, Some(&path), "Pulled", &pulled, &kubelet);
-        let created = format!("Created container: {container}");
-        events::record(ctl, &pod, Some(&path), "Created", &created, &kubelet);
-        let started = format!("Started container {container}");
-        events::record(ctl, &pod, Some(&path), "Started", &started, &kubelet);
+        events::record(ctl, &pod, Some(&path), "Pulled", &message, &kubelet);
+        started_events(ctl, &pod, container, &kubelet);
+        crashes::arm(ctl, &pod, i, true);
     }
+    for &i in &failed {
+        pulls::failed(ctl, &pod, i);
+    }
+    probes::ensure(ctl, &pod);
     let namespace = str_at(&pod, "/metadata/namespace").to_string();
     ctl.enqueue_owner(&namespace, &pod);
     Ok(())
 }
 
-/// What the kubelet writes when `container` exited and was started again, as after a crash:
-/// `restartCount` goes up, `lastState.terminated` describes the container that ran until
-/// now, `state.running` the new one, with a new container ID. The pod log then serves the new
-/// container, and `previous=true` the old one. Statuses carry whole seconds, so the restart
-/// is at the start of this second (at least a second after the old container started).
-/// Returns false, changing nothing, when the pod has no status for `container`.
-pub fn restart_container(
-    pod: &mut Value,
+/// `Created` and `Started`, as the kubelet records a container it has just started.
+pub fn started_events(
+    ctl: &mut Controller,
+    pod: &Value,
     container: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> bool {
-    let created = pod
-        .pointer("/metadata/creationTimestamp")
-        .and_then(Value::as_str)
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.to_utc());
-    let Some(status) = pod
-        .pointer_mut("/status/containerStatuses")
-        .and_then(Value::as_array_mut)
-        .and_then(|list| list.iter_mut().find(|s| s["name"] == container))
-    else {
-        return false;
-    };
-    let restarts = status["restartCount"].as_u64().unwrap_or(0);
-    let started = status
-        .pointer("/state/running/startedAt")
-        .and_then(Value::as_str)
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.to_utc())
-        .or(created)
-        .unwrap_or(now);
-    let floor = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let after = created.map_or(started, |c| c.max(started)) + chrono::TimeDelta::seconds(1);
-    let restart = timestamp(floor.max(after));
-    let old_id = status["containerID"].clone();
-    let new_id = format!(
-        "containerd://{}",
-        IdGen::new(fnv1a(format!("{old_id}/{restarts}").as_bytes())).hex(64)
-    );
-    status["lastState"] = json!({"terminated": {
-        "containerID": old_id,
-        "exitCode": 1,
-        "reason": "Error",
-        "startedAt": timestamp(started),
-        "finishedAt": restart,
-    }});
-    status["state"] = json!({"running": {"startedAt": restart}});
-    status["restartCount"] = json!(restarts + 1);
-    status["containerID"] = json!(new_id);
-    true
+    kubelet: &events::Reporter<'_>,
+) {
+    let path = format!("spec.containers{{{container}}}");
+    let created = format!("Created container: {container}");
+    events::record(ctl, pod, Some(&path), "Created", &created, kubelet);
+    let started = format!("Started container {container}");
+    events::record(ctl, pod, Some(&path), "Started", &started, kubelet);
+}
+
+/// The pod's name as the kubelet writes it in messages: `name_namespace(uid)`.
+pub fn pod_label(pod: &Value) -> String {
+    format!(
+        "{}_{}({})",
+        str_at(pod, "/metadata/name"),
+        str_at(pod, "/metadata/namespace"),
+        str_at(pod, "/metadata/uid")
+    )
+}
+
+/// The key of a container's back-off.
+pub fn backoff_key(pod: &Value, container: &str, pulls: bool) -> backoff::Key {
+    backoff::Key {
+        pod_uid: str_at(pod, "/metadata/uid").to_string(),
+        container: container.to_string(),
+        pulls,
+    }
 }
 
 /// Same digest for the same image, like the world's pods.
-fn image_id(image: &str) -> String {
+pub fn image_id(image: &str) -> String {
     let repo = image.rsplit_once(':').map_or(image, |(r, _)| r);
     format!(
         "{repo}@sha256:{}",
@@ -481,5 +502,19 @@ mod tests {
         assert!(!never_started(
             &json!({"status": {"phase": "Pending", "containerStatuses": []}})
         ));
+    }
+
+    #[test]
+    fn kubelet_durations_scale_with_the_backoff() {
+        let k = Kubelet::new(std::time::Duration::from_secs(1));
+        assert_eq!(k.sync_delay(), std::time::Duration::from_millis(200));
+        assert_eq!(
+            k.scaled(std::time::Duration::from_secs(10)),
+            std::time::Duration::from_secs(1)
+        );
+        assert_eq!(
+            pod_label(&json!({"metadata": {"name": "p", "namespace": "n", "uid": "u"}})),
+            "p_n(u)"
+        );
     }
 }

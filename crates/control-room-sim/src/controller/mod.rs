@@ -1,6 +1,8 @@
 //! The control plane inside each simulated cluster: a Deployment controller (rolling updates,
-//! scaling, revisions), a ReplicaSet controller (pods to match `spec.replicas`), a scheduler
-//! and kubelet (pods go Pending → ContainerCreating → Running; deleted pods terminate), and a
+//! scaling, revisions, progress deadlines), a ReplicaSet controller (pods to match
+//! `spec.replicas`), a scheduler (nodes that fit, `FailedScheduling` when none does), the
+//! kubelets (pods go Pending → ContainerCreating → Running; images that do not exist, programs
+//! that exit and probes that fail go wrong as on a real node; deleted pods terminate), and a
 //! garbage collector (owners take their dependents along; a namespace takes its contents).
 //!
 //! One tokio task per cluster. It follows the store's history the way a watch does, woken by
@@ -10,15 +12,23 @@
 //! difference, so replaying or merging events is harmless. Delays (an image pulling, a pod
 //! shutting down) are timers on the same task, never polling.
 
+mod backoff;
+mod containers;
+mod crashes;
 mod deployment;
 mod events;
 mod gc;
+pub(crate) mod images;
 mod kubelet;
+mod probes;
+mod pulls;
 mod replicaset;
+mod scheduler;
 
-pub use kubelet::restart_container;
+pub use containers::{EXIT_AFTER, EXIT_CODE, READY, restart_container};
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -36,10 +46,21 @@ const EVENT_BATCH: usize = 1000;
 /// How soon a sync that lost a race with another writer is tried again.
 const RETRY: Duration = Duration::from_millis(20);
 
-/// Run the controllers of one cluster until the task is aborted. `step` paces every visible
-/// phase: a pod shows ContainerCreating for about one step, and terminates in one.
-pub fn spawn(store: ClusterStore, cluster: &'static ClusterSpec, step: Duration) -> JoinHandle<()> {
-    let controller = Controller::new(store, cluster, step);
+/// How a cluster's control plane is paced, and what its registries hold.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Paces every visible phase: a pod shows ContainerCreating for about one step, and
+    /// terminates in one.
+    pub step: Duration,
+    /// The kubelet's first back-off (10 s on a real node); its other periods scale with it.
+    pub kubelet_backoff: Duration,
+    /// The images that can be pulled, shared by every cluster.
+    pub images: Arc<images::Registry>,
+}
+
+/// Run the controllers of one cluster until the task is aborted.
+pub fn spawn(store: ClusterStore, cluster: &'static ClusterSpec, config: Config) -> JoinHandle<()> {
+    let controller = Controller::new(store, cluster, config);
     tokio::spawn(controller.run())
 }
 
@@ -50,13 +71,22 @@ enum Key {
     ReplicaSet(String, String),
 }
 
-/// The phases a pod goes through after it is created (see `kubelet`).
+/// The phases a pod goes through after it is created (see `kubelet`), and the kubelet's
+/// later looks at one of its containers (by index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PodStep {
     Schedule,
     CreateContainers,
     Start,
     Remove,
+    /// A container waiting on its image: back off, or pull again.
+    Pull(usize),
+    /// A container's program exits, if it is still the same run (a hash of its ID).
+    Exit(usize, u64),
+    /// An exited container: restart it, or keep backing off.
+    Restart(usize),
+    /// The readiness probe of every running container.
+    Probe,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +104,7 @@ struct Controller {
     store: ClusterStore,
     cluster: &'static ClusterSpec,
     step: Duration,
+    images: Arc<images::Registry>,
     /// Every history event up to here has been looked at.
     cursor: u64,
     queue: VecDeque<Key>,
@@ -82,21 +113,27 @@ struct Controller {
     timer_seq: u64,
     ids: IdGen,
     kubelet: kubelet::Kubelet,
+    recorder: events::Recorder,
+    /// Syncs asked for later (a rollout's progress deadline), so each is set once.
+    requeues: HashMap<Key, Instant>,
 }
 
 impl Controller {
-    fn new(store: ClusterStore, cluster: &'static ClusterSpec, step: Duration) -> Self {
+    fn new(store: ClusterStore, cluster: &'static ClusterSpec, config: Config) -> Self {
         Self {
             cursor: store.resource_version(),
             ids: IdGen::from_label(&format!("{}/controllers", cluster.name)),
             store,
             cluster,
-            step,
+            step: config.step,
+            images: config.images,
             queue: VecDeque::new(),
             queued: HashSet::new(),
             timers: BTreeMap::new(),
             timer_seq: 0,
-            kubelet: kubelet::Kubelet::default(),
+            kubelet: kubelet::Kubelet::new(config.kubelet_backoff),
+            recorder: events::Recorder::default(),
+            requeues: HashMap::new(),
         }
     }
 
@@ -188,6 +225,9 @@ impl Controller {
                 }
             }
             ("v1", "Pod", _) => kubelet::observe(self, event),
+            ("v1", "Node", EventType::Added | EventType::Modified) => {
+                scheduler::node_changed(self);
+            }
             ("v1", "Namespace", EventType::Deleted) => gc::collect_namespace(self, &name),
             _ => {}
         }
@@ -224,6 +264,21 @@ impl Controller {
                 Err(err) => tracing::debug!(?key, %err, "controller sync failed"),
             }
         }
+    }
+
+    /// Sync `key` again after `delay`, unless a sync is already due no later than that.
+    fn requeue_at(&mut self, key: Key, delay: Duration) {
+        let now = Instant::now();
+        let due = now + delay;
+        if self
+            .requeues
+            .get(&key)
+            .is_some_and(|pending| *pending >= now && *pending <= due)
+        {
+            return;
+        }
+        self.requeues.insert(key.clone(), due);
+        self.after(delay, Timer::Sync(key));
     }
 
     fn after(&mut self, delay: Duration, timer: Timer) {
@@ -287,6 +342,14 @@ mod fields {
             .and_then(Value::as_i64)
             .unwrap_or(1)
             .clamp(0, i64::from(i32::MAX))
+    }
+
+    /// A timestamp field (RFC 3339), as the API types read it.
+    pub fn time_at(obj: &Value, pointer: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let text = obj.pointer(pointer)?.as_str()?;
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
     }
 
     pub fn terminating(obj: &Value) -> bool {

@@ -13,6 +13,7 @@ mod agents;
 mod attacker;
 mod chatbot;
 mod common;
+pub mod loggen;
 mod malware;
 mod pages;
 pub mod policy;
@@ -55,6 +56,8 @@ pub struct Services {
     forwards: AtomicUsize,
     /// The simulated Prometheus' samples and alert state (scraped from `mesh`).
     prometheus: prometheus::Engine,
+    /// The log-generator pod's program, when the run has one.
+    log_generator: OnceLock<loggen::LogGenerator>,
 }
 
 impl std::fmt::Debug for Services {
@@ -92,6 +95,7 @@ impl Services {
             catalogue: OnceLock::new(),
             forwards: AtomicUsize::new(0),
             prometheus: prometheus::Engine::new(),
+            log_generator: OnceLock::new(),
         })
     }
 
@@ -116,6 +120,17 @@ impl Services {
             .collect();
         tasks.push(prometheus::spawn_scrape_loop(self));
         tasks
+    }
+
+    /// Run the log generator behind the `load-logs` pod (once, before serving).
+    pub fn set_log_generator(&self, generator: loggen::LogGenerator) {
+        let _ = self.log_generator.set(generator);
+    }
+
+    /// The log generator, when `pod` in `cluster` is the one it runs in.
+    pub fn log_generator_of(&self, cluster: &str, pod: &Value) -> Option<loggen::LogGenerator> {
+        let generator = self.log_generator.get()?;
+        loggen::LogGenerator::runs(cluster, pod).then_some(*generator)
     }
 
     pub fn exfil(&self) -> &ExfilLedger {

@@ -352,7 +352,13 @@ impl<'a> Builder<'a> {
         host: Option<String>,
         secs_ago: i64,
     ) -> anyhow::Result<()> {
-        let name = format!("{object_name}.{}", self.ids.hex(16));
+        // Named as the kubelet and controllers name them: the object, then the hex of the
+        // time in nanoseconds, so an object's events list in the order they happened.
+        let when = self.now - Duration::seconds(secs_ago.max(0));
+        let nanos = when.timestamp_nanos_opt().unwrap_or_default();
+        let name = format!("{object_name}.{nanos:x}");
+        // Drawn as before names were times, so every later id in the world stays the same.
+        let _ = self.ids.hex(16);
         let at = self.ago(secs_ago.max(0));
         let uid = self.ids.uid();
         let mut source = json!({"component": component});

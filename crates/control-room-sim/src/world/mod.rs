@@ -1,6 +1,7 @@
 //! The TrustUsBank world: the three clusters, and the function that writes one cluster's
 //! share of it (per [`placement`]) into its store.
 
+pub(crate) mod biglog;
 pub(crate) mod builder;
 pub(crate) mod kubeconfig;
 pub(crate) mod load;
@@ -66,14 +67,22 @@ pub static CLUSTERS: [ClusterSpec; 3] = [
     },
 ];
 
-/// Write one cluster's share of the world into `store`, then synthetic load up to
-/// `pods_target` pods if asked. `now` is the sim start: every timestamp is a fixed offset
-/// before it.
+/// What goes into the world besides the walkthrough's workloads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras {
+    /// Synthetic load up to this many pods per cluster.
+    pub pods_target: Option<usize>,
+    /// The log-generator pod (on bank).
+    pub log_generator: bool,
+}
+
+/// Write one cluster's share of the world into `store`, then the [`Extras`] asked for.
+/// `now` is the sim start: every timestamp is a fixed offset before it.
 pub fn populate(
     cluster: &ClusterSpec,
     store: &ClusterStore,
     now: DateTime<Utc>,
-    pods_target: Option<usize>,
+    extras: Extras,
 ) -> anyhow::Result<()> {
     let mut b = Builder::new(cluster, store, now);
     let spaces = placement::namespaces(cluster.short);
@@ -138,8 +147,12 @@ pub fn populate(
 
     mesh::gateways(&mut b, &spaces)?;
     mesh::remote_secrets(&mut b)?;
-    if let Some(target) = pods_target {
+    if let Some(target) = extras.pods_target {
         load::add_load(&mut b, store, target)?;
+    }
+    // Last, so everything before it is the same with or without it.
+    if extras.log_generator && cluster.short == crate::services::loggen::CLUSTER {
+        biglog::add(&mut b)?;
     }
     Ok(())
 }

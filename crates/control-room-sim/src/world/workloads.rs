@@ -126,9 +126,13 @@ impl Builder<'_> {
 
     /// Restart counts are mostly zero, with the odd crash-on-boot among the platform pods,
     /// decided by name so the world is the same every run. The demo's own workloads start
-    /// clean, so nothing distracts from the story.
+    /// clean, so nothing distracts from the story; nor does the log generator, whose one
+    /// run is its whole log.
     fn restarts_for(namespace: &str, name: &str) -> u64 {
-        if namespace.starts_with("trustusbank-") || namespace == "external-attacker" {
+        if namespace.starts_with("trustusbank-")
+            || namespace == "external-attacker"
+            || namespace == crate::services::loggen::NAMESPACE
+        {
             return 0;
         }
         match fnv1a(name.as_bytes()) % 11 {

@@ -125,9 +125,26 @@ async fn get_deploy_shows_currency_converter_ready() {
         return;
     };
     let out = k.ok(VENDOR, &["get", "deploy", "-n", VENDOR_NS]).await;
-    assert!(row(&out, "currency-converter").is_some(), "{out}");
-    // The server sends plain lists, not Tables, so kubectl's default columns are NAME/AGE;
-    // readiness is checked through the fields READY is computed from.
+    // The server prints Tables, as a real one does: READY and the rest come from it.
+    let header: Vec<&str> = out
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "{out}"
+    );
+    let line = row(&out, "currency-converter").unwrap_or_else(|| panic!("{out}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        fields[..4],
+        ["currency-converter", "1/1", "1", "1"],
+        "{line}"
+    );
+    // And the fields READY is computed from agree.
     let columns = "custom-columns=NAME:.metadata.name,READY:.status.readyReplicas,DESIRED:.spec.replicas,IMAGE:.spec.template.spec.containers[0].image";
     let out = k
         .ok(

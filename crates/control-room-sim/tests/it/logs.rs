@@ -190,7 +190,7 @@ async fn logs_tail_since_timestamps_and_errors() {
 
     let two: Pod = serde_json::from_value(json!({
         "metadata": {"name": "two", "namespace": "external-attacker"},
-        "spec": {"containers": [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]}
+        "spec": {"containers": [{"name": "a", "image": "mock-attacker:1.0.0"}, {"name": "b", "image": "mock-attacker:1.0.0"}]}
     }))
     .unwrap();
     pods.create(&PostParams::default(), &two)

@@ -5,13 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod big_log;
 mod chat;
 mod kube_rs;
 mod kubectl;
 mod logs;
 mod portforward;
 mod support;
+mod tables;
 mod tools;
+mod triage;
+mod triage_kube_rs;
 mod writes;
 mod writes_kube_rs;
 mod writes_kubectl;

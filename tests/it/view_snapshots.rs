@@ -1,0 +1,449 @@
+//! The triage views — detail, events, problems, timeline, images, the filter and the delete
+//! question — from a fixed model, at the sizes operators use: 80×24, 120×36 and 200×60.
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use control_room::app::update;
+use control_room::config::Theme;
+use control_room::model::{
+    DeploymentSummary, EventSummary, Model, PodPhase, PodSummary, ResourceMsg, View, WorldMode,
+};
+use control_room::msg::cluster::DaemonSetSummary;
+use control_room::msg::inspect::{InspectMsg, InspectNews};
+use control_room::msg::{ClusterMsg, Effect, Msg};
+use control_room::sources::inspect::pod_detail;
+use control_room::ui;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 36), (200, 60)];
+
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-12-01T14:05:09+00:00").expect("time")
+}
+
+fn ago(secs: i64) -> Option<DateTime<Utc>> {
+    Some(now().with_timezone(&Utc) - Duration::seconds(secs))
+}
+
+fn pod(ns: &str, name: &str, phase: PodPhase, image: &str, mins: i64) -> PodSummary {
+    PodSummary {
+        namespace: ns.into(),
+        name: name.into(),
+        ready: u16::from(phase == PodPhase::Running),
+        containers: 1,
+        phase,
+        restarts: 0,
+        created: ago(mins * 60),
+        image: Some(image.into()),
+        node: Some("worker".into()),
+        message: None,
+        last_restart: None,
+        ready_since: None,
+    }
+}
+
+fn deployment(ns: &str, name: &str, image: &str, ready: i32) -> DeploymentSummary {
+    DeploymentSummary {
+        namespace: ns.into(),
+        name: name.into(),
+        replicas: 1,
+        status_replicas: 1,
+        ready,
+        updated: 1,
+        available: ready,
+        image: Some(image.into()),
+        images: vec![image.into()],
+        generation: 1,
+        observed_generation: 1,
+        unavailable_since: ago(120),
+    }
+}
+
+fn event(
+    ns: &str,
+    name: &str,
+    warning: bool,
+    reason: &str,
+    object: &str,
+    msg: &str,
+    secs: i64,
+) -> EventSummary {
+    EventSummary {
+        namespace: ns.into(),
+        name: name.into(),
+        warning,
+        reason: reason.into(),
+        object: object.into(),
+        message: msg.into(),
+        count: if warning { 7 } else { 1 },
+        last_seen: ago(secs),
+    }
+}
+
+const BANK_NS: &str = "trustusbank-bank-mcp";
+const BROKEN: &str = "account-mcp-7f9c8d6b5-k2j4h";
+const VENDOR_NS: &str = "trustusbank-bank-vendors";
+
+/// Mid-triage: bank's account-mcp cannot pull its image, vendor's tool went rugpull while
+/// we watched, edge's ztunnel runs an older image than the others'.
+fn model() -> Model {
+    let clusters = ["edge", "bank", "vendor"]
+        .iter()
+        .map(|n| (n.to_string(), format!("kind-trustusbank-{n}")))
+        .collect();
+    let mut m = Model::new(WorldMode::Simulated, clusters, now());
+    let msg = |m: &mut Model, i: usize, c: ClusterMsg| {
+        update(m, Msg::Cluster(i, c));
+    };
+    for i in 0..3 {
+        msg(&mut m, i, ClusterMsg::Reachable);
+    }
+    let mut broken = pod(
+        BANK_NS,
+        BROKEN,
+        PodPhase::Failing("ImagePullBackOff".into()),
+        "account-mcp:does-not-exist",
+        3,
+    );
+    broken.message = Some("Back-off pulling image \"account-mcp:does-not-exist\"".into());
+    msg(
+        &mut m,
+        0,
+        ClusterMsg::Pods(ResourceMsg::Reset(vec![
+            pod(
+                "istio-system",
+                "ztunnel-4xk2p",
+                PodPhase::Running,
+                "ztunnel:1.27.0",
+                180,
+            ),
+            pod(
+                "trustusbank-bank-frontend",
+                "chatbot-7c9d8f6b4-m2n3b",
+                PodPhase::Running,
+                "chatbot:1.0.0",
+                160,
+            ),
+        ])),
+    );
+    msg(
+        &mut m,
+        1,
+        ClusterMsg::Pods(ResourceMsg::Reset(vec![
+            pod(
+                "istio-system",
+                "ztunnel-9fj3d",
+                PodPhase::Running,
+                "ztunnel:1.27.1",
+                180,
+            ),
+            pod(
+                BANK_NS,
+                "account-mcp-5c6d7e8f9-q1w2e",
+                PodPhase::Running,
+                "account-mcp:1.0.0",
+                150,
+            ),
+            broken,
+        ])),
+    );
+    msg(
+        &mut m,
+        2,
+        ClusterMsg::Pods(ResourceMsg::Reset(vec![
+            pod(
+                "istio-system",
+                "ztunnel-2kd9s",
+                PodPhase::Running,
+                "ztunnel:1.27.1",
+                180,
+            ),
+            pod(
+                VENDOR_NS,
+                "currency-converter-8a7b6c5d4-p9o8i",
+                PodPhase::Running,
+                "currency-converter:1.0.0-rugpull",
+                2,
+            ),
+        ])),
+    );
+    for (i, tag) in [(0, "1.27.0"), (1, "1.27.1"), (2, "1.27.1")] {
+        msg(
+            &mut m,
+            i,
+            ClusterMsg::DaemonSets(ResourceMsg::Reset(vec![DaemonSetSummary {
+                namespace: "istio-system".into(),
+                name: "ztunnel".into(),
+                images: vec![format!("docker.io/istio/ztunnel:{tag}")],
+                desired: 3,
+                ready: 3,
+            }])),
+        );
+    }
+    msg(
+        &mut m,
+        1,
+        ClusterMsg::Deployments(ResourceMsg::Reset(vec![deployment(
+            BANK_NS,
+            "account-mcp",
+            "account-mcp:does-not-exist",
+            1,
+        )])),
+    );
+    // First seen clean, then the swap.
+    msg(
+        &mut m,
+        2,
+        ClusterMsg::Deployments(ResourceMsg::Reset(vec![deployment(
+            VENDOR_NS,
+            "currency-converter",
+            "ghcr.io/acme/currency-converter:1.0.0",
+            1,
+        )])),
+    );
+    msg(
+        &mut m,
+        2,
+        ClusterMsg::Deployments(ResourceMsg::Applied(deployment(
+            VENDOR_NS,
+            "currency-converter",
+            "ghcr.io/acme/currency-converter:1.0.0-rugpull",
+            1,
+        ))),
+    );
+    msg(
+        &mut m,
+        1,
+        ClusterMsg::Events(ResourceMsg::Reset(vec![
+            event(
+                BANK_NS,
+                "e1",
+                true,
+                "BackOff",
+                &format!("pod/{BROKEN}"),
+                "Back-off pulling image \"account-mcp:does-not-exist\"",
+                20,
+            ),
+            event(
+                BANK_NS,
+                "e2",
+                true,
+                "Failed",
+                &format!("pod/{BROKEN}"),
+                "Failed to pull image \"account-mcp:does-not-exist\": rpc error: code = NotFound desc = failed to pull and unpack image: not found",
+                60,
+            ),
+            event(
+                BANK_NS,
+                "e3",
+                false,
+                "Scheduled",
+                &format!("pod/{BROKEN}"),
+                "Successfully assigned trustusbank-bank-mcp/account-mcp-7f9c8d6b5-k2j4h to bank-worker",
+                180,
+            ),
+        ])),
+    );
+    msg(
+        &mut m,
+        2,
+        ClusterMsg::Events(ResourceMsg::Reset(vec![event(
+            VENDOR_NS,
+            "e4",
+            false,
+            "Pulled",
+            "pod/currency-converter-8a7b6c5d4-p9o8i",
+            "Container image \"currency-converter:1.0.0-rugpull\" already present on machine",
+            100,
+        )])),
+    );
+    m
+}
+
+fn render(model: &mut Model, w: u16, h: u16) -> String {
+    update(model, Msg::Resize(w, h));
+    model.page_rows = ui::layout::page_rows(model);
+    let theme = Theme::builtin("default").expect("theme");
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal.draw(|f| ui::draw(f, model, &theme)).expect("draw");
+    ui::buffer_text(terminal.backend().buffer())
+}
+
+fn press(m: &mut Model, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
+    update(m, Msg::Key(KeyEvent::new(code, modifiers)))
+}
+
+fn keys(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        press(m, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+}
+
+/// The detail of the broken pod, as its source would have read it from the API server.
+fn open_broken_detail(m: &mut Model) {
+    keys(m, "!");
+    let effects = press(m, KeyCode::Enter, KeyModifiers::NONE);
+    let Some(Effect::Inspect { id, .. }) = effects.first() else {
+        panic!("Enter on a problem asks for its object: {effects:?}");
+    };
+    let id = *id;
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": BROKEN, "namespace": BANK_NS, "uid": "u-1",
+            "creationTimestamp": "2026-12-01T14:02:09Z",
+            "labels": {"app": "account-mcp", "pod-template-hash": "7f9c8d6b5"},
+        },
+        "spec": {"nodeName": "bank-worker", "containers": [{"name": "account-mcp", "image": "account-mcp:does-not-exist"}]},
+        "status": {
+            "phase": "Pending", "podIP": "10.20.1.17", "qosClass": "BestEffort",
+            "startTime": "2026-12-01T14:02:09Z",
+            "conditions": [
+                {"type": "Initialized", "status": "True"},
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [account-mcp]"},
+                {"type": "PodScheduled", "status": "True"}
+            ],
+            "containerStatuses": [{
+                "name": "account-mcp", "image": "account-mcp:does-not-exist", "imageID": "",
+                "ready": false, "restartCount": 0,
+                "state": {"waiting": {"reason": "ImagePullBackOff",
+                    "message": "Back-off pulling image \"account-mcp:does-not-exist\""}}
+            }]
+        }
+    }))
+    .expect("a pod");
+    let detail = pod_detail(
+        &pod,
+        vec![
+            "ReplicaSet/account-mcp-7f9c8d6b5".into(),
+            "Deployment/account-mcp".into(),
+        ],
+    );
+    update(
+        m,
+        Msg::Inspect(InspectMsg {
+            id,
+            news: InspectNews::Pod(Box::new(detail)),
+        }),
+    );
+    let events = m.clusters[1].events.iter().cloned().collect();
+    update(
+        m,
+        Msg::Inspect(InspectMsg {
+            id,
+            news: InspectNews::Events(ResourceMsg::Reset(events)),
+        }),
+    );
+}
+
+fn snapshots(name: &str, mut setup: impl FnMut(&mut Model)) {
+    for (w, h) in SIZES {
+        let mut m = model();
+        setup(&mut m);
+        let screen = render(&mut m, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn problems_view() {
+    snapshots("problems", |m| keys(m, "!"));
+    let mut m = model();
+    keys(&mut m, "!");
+    let screen = render(&mut m, 120, 36);
+    for needle in [
+        "bank",
+        "ImagePullBackOff",
+        "BackOff ×7",
+        "Failed ×7",
+        BROKEN,
+    ] {
+        assert!(screen.contains(needle), "{needle} in:\n{screen}");
+    }
+    assert!(
+        screen
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("! 3 problems")),
+        "{screen}"
+    );
+}
+
+#[test]
+fn detail_view_of_a_pod_that_cannot_pull() {
+    snapshots("detail", open_broken_detail);
+    let mut m = model();
+    open_broken_detail(&mut m);
+    assert_eq!(m.view, View::Detail);
+    let screen = render(&mut m, 200, 60);
+    for needle in [
+        "Status:         Pending",
+        "State:            Waiting",
+        "Reason:         ImagePullBackOff",
+        "Controlled By:  ReplicaSet/account-mcp-7f9c8d6b5 → Deployment/account-mcp",
+        "QoS Class:      BestEffort",
+    ] {
+        assert!(screen.contains(needle), "{needle} in:\n{screen}");
+    }
+}
+
+#[test]
+fn events_view() {
+    snapshots("events", |m| {
+        open_broken_detail(m);
+        keys(m, "e");
+    });
+}
+
+#[test]
+fn timeline_view() {
+    snapshots("timeline", |m| keys(m, "E"));
+}
+
+#[test]
+fn images_view() {
+    snapshots("images", |m| keys(m, "I"));
+    let mut m = model();
+    keys(&mut m, "I");
+    let screen = render(&mut m, 200, 60);
+    assert!(
+        screen.contains("currency-converter:1.0.0-rugpull (was 1.0.0)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("1 differ between clusters"),
+        "the ztunnels:\n{screen}"
+    );
+}
+
+#[test]
+fn filter_box_and_filtered_panes() {
+    snapshots("filter", |m| keys(m, "/currency"));
+}
+
+#[test]
+fn delete_question_names_cluster_and_pod() {
+    snapshots("delete", |m| {
+        keys(m, "2jjj");
+        press(m, KeyCode::Char('d'), KeyModifiers::CONTROL);
+    });
+}
+
+#[test]
+fn views_survive_tiny_and_huge_terminals() {
+    for open in ["!", "E", "I", "/x"] {
+        let mut m = model();
+        keys(&mut m, open);
+        for (w, h) in [(1, 1), (10, 3), (40, 10), (300, 100)] {
+            render(&mut m, w, h);
+        }
+    }
+    let mut m = model();
+    open_broken_detail(&mut m);
+    for (w, h) in [(1, 1), (10, 3), (40, 10), (300, 100)] {
+        render(&mut m, w, h);
+        keys(&mut m, "e");
+        render(&mut m, w, h);
+    }
+}

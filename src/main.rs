@@ -133,6 +133,13 @@ struct SimArgs {
     /// Allow --metrics-addr on a non-loopback address (a Prometheus on another machine).
     #[arg(long)]
     metrics_public: bool,
+    /// Add a log-generator pod (bank, load-logs/log-generator) whose log holds about N MiB
+    /// at start, generated as it is read (for the log view's benchmarks).
+    #[arg(long, value_name = "N")]
+    big_log_mb: Option<u64>,
+    /// Lines per second the log-generator pod writes from the start (adds the pod).
+    #[arg(long, value_name = "R")]
+    log_lines_per_sec: Option<u32>,
 }
 
 /// A signal ended the program before its command began.
@@ -202,6 +209,8 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             churn_per_sec: args.churn,
             metrics_addr: args.metrics_addr,
             metrics_public: args.metrics_public,
+            big_log_mb: args.big_log_mb,
+            log_lines_per_sec: args.log_lines_per_sec,
             ..SimOptions::default()
         };
         let tuning = SimTuning {

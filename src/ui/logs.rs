@@ -470,22 +470,29 @@ fn status_line(logs: &LogsModel, lay: LogLayout, width: usize, theme: &Theme) ->
             Span::styled("  Enter search · Esc cancel · re: for a regex", muted),
         ]);
     }
-    let mut left = vec![Span::styled(
-        format!(" {} lines", count(logs.ring.len() as u64)),
-        theme.style(Role::Text),
-    )];
+    // Most important first; what does not fit is left out whole, the state on the right
+    // always shown.
+    let mut parts: Vec<Span<'static>> = Vec::new();
+    if let Some(e) = &logs.search_error {
+        parts.push(Span::styled(format!(" · {e}"), theme.style(Role::Danger)));
+    } else if let Some(s) = &logs.search {
+        let at = match s.current {
+            Some((_, rank)) => format!("{rank} of {}", count(s.lines as u64)),
+            None => format!("{} lines", count(s.lines as u64)),
+        };
+        parts.push(Span::styled(
+            format!(" · /{} {at} n/N", s.text),
+            theme.style(Role::Focus),
+        ));
+    }
     if logs.ring.dropped > 0 {
-        left.push(Span::styled(
-            format!(
-                " · {} dropped (the buffer keeps {})",
-                count(logs.ring.dropped),
-                count(logs.ring.len() as u64)
-            ),
+        parts.push(Span::styled(
+            format!(" · {} older dropped", count(logs.ring.dropped)),
             theme.style(Role::Warn),
         ));
     }
     if logs.cut_lines > 0 {
-        left.push(Span::styled(
+        parts.push(Span::styled(
             format!(
                 " · {} cut at {} KiB",
                 count(logs.cut_lines),
@@ -495,27 +502,15 @@ fn status_line(logs: &LogsModel, lay: LogLayout, width: usize, theme: &Theme) ->
         ));
     }
     if logs.not_utf8_lines > 0 {
-        left.push(Span::styled(
+        parts.push(Span::styled(
             format!(" · {} not UTF-8 (�)", count(logs.not_utf8_lines)),
             muted,
         ));
     }
-    if let Some(e) = &logs.search_error {
-        left.push(Span::styled(format!(" · {e}"), theme.style(Role::Danger)));
-    } else if let Some(s) = &logs.search {
-        let at = match s.current {
-            Some((_, rank)) => format!("{rank} of {}", count(s.lines as u64)),
-            None => format!("{} lines", count(s.lines as u64)),
-        };
-        left.push(Span::styled(
-            format!(" · /{} {at} n/N", s.text),
-            theme.style(Role::Focus),
-        ));
-    }
     if lay.wrap {
-        left.push(Span::styled(" · wrap", muted));
+        parts.push(Span::styled(" · wrap", muted));
     } else if logs.hscroll > 0 {
-        left.push(Span::styled(
+        parts.push(Span::styled(
             format!(" · from column {}", logs.hscroll + 1),
             muted,
         ));
@@ -527,26 +522,37 @@ fn status_line(logs: &LogsModel, lay: LogLayout, width: usize, theme: &Theme) ->
     };
     let right = if logs.previous() {
         Span::styled(
-            "previous run, read once · p current ",
+            " previous run, read once · p current ",
             theme.style(Role::Warn),
         )
     } else if logs.stream().and_then(|s| s.ended.as_ref()).is_some() {
-        Span::styled("ended ", theme.style(Role::Danger))
+        Span::styled(" ended ", theme.style(Role::Danger))
     } else if logs.follow {
-        Span::styled("● following ", theme.style(Role::Ok))
+        Span::styled(" ● following ", theme.style(Role::Ok))
     } else {
         let below = logs.below(&g);
         let new = if below > 0 {
-            format!("{} newer lines below · ", count(below))
+            format!("{} newer below · ", count(below))
         } else {
             String::new()
         };
         Span::styled(
-            format!("❚❚ paused · {new}G follows "),
+            format!(" ❚❚ paused · {new}G follows "),
             theme.style(Role::Warn),
         )
     };
-    let used: usize = left.iter().map(|s| s.width()).sum::<usize>() + right.width();
+    let kept = if logs.ring.dropped > 0 { " kept" } else { "" };
+    let mut left = vec![Span::styled(
+        format!(" {} lines{kept}", count(logs.ring.len() as u64)),
+        theme.style(Role::Text),
+    )];
+    let mut used = left[0].width() + right.width();
+    for part in parts {
+        if used + part.width() <= width {
+            used += part.width();
+            left.push(part);
+        }
+    }
     if used < width {
         left.push(Span::raw(" ".repeat(width - used)));
     }

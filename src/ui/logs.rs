@@ -168,7 +168,7 @@ fn banners(logs: &LogsModel, model: &Model) -> Vec<(Role, String)> {
             && logs.window_follows()
         {
             let text = match &logs.replaced_by {
-                Some(by) => format!("✖ {why} · a rollout replaced it with {by} — o follows it"),
+                Some(by) => format!("✖ a rollout replaced this pod — o follows {by} · {why}"),
                 None => format!("✖ {why}"),
             };
             out.push((Role::Danger, text));

@@ -357,7 +357,10 @@ pub fn log_line(
     bytes: &[u8],
     cut: usize,
 ) -> LogLine {
-    let (text, not_utf8) = decode(bytes, cut > 0);
+    // The reader's cap leaves room for the stamp; the text itself is held to the cap.
+    let keep = bytes.len().min(LINE_CAP);
+    let cut = cut + (bytes.len() - keep);
+    let (text, not_utf8) = decode(&bytes[..keep], cut > 0);
     let text = text.strip_suffix('\r').unwrap_or(&text);
     LogLine {
         stream,
@@ -417,5 +420,31 @@ mod tests {
         let l = log_line(0, None, &fox[..4], 2);
         assert_eq!(l.text, "ab");
         assert!(!l.not_utf8);
+    }
+
+    #[tokio::test]
+    async fn a_megabyte_line_is_capped_with_its_stamp_and_the_rest_counted() {
+        let mut wire = b"2026-12-01T14:05:09.123456789Z ".to_vec();
+        wire.extend(std::iter::repeat_n(b'x', 1024 * 1024));
+        wire.extend_from_slice(b"\n2026-12-01T14:05:10Z next\n");
+        let chunks: Vec<std::io::Result<Vec<u8>>> =
+            wire.chunks(4096).map(|c| Ok(c.to_vec())).collect();
+        let stream = futures::TryStreamExt::into_async_read(futures::stream::iter(chunks));
+        let mut reader = LineReader::new(stream, LINE_CAP + STAMP_ROOM);
+        let raw = reader.next_line().await.expect("read").expect("a line");
+        let (at, text) = split_stamp(&raw.bytes).expect("stamped");
+        let line = log_line(0, Some(at), text, raw.dropped);
+        assert_eq!(line.text.len(), LINE_CAP);
+        assert_eq!(
+            line.text.len() + line.cut,
+            1024 * 1024,
+            "every byte kept or counted"
+        );
+        let next = reader
+            .next_line()
+            .await
+            .expect("read")
+            .expect("the next line");
+        assert_eq!(split_stamp(&next.bytes).map(|(_, t)| t), Some(&b"next"[..]));
     }
 }

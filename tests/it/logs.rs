@@ -167,6 +167,67 @@ async fn l_on_the_attacker_after_act_2_shows_the_exfil_block() {
     h.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_that_replaces_the_pod_says_so_and_o_follows_the_new_one() {
+    let (work, sim) = support::start().await;
+    let mut h = app_on(sim, work.path()).await;
+    let ns = "trustusbank-bank-vendors";
+    let old = support::pod_of(h.sim(), "vendor", ns, "currency-converter");
+    select_pod(&mut h, 2, &old).await;
+    h.key('l').await;
+    h.until(Duration::from_secs(20), "the converter's log", |_, s| {
+        s.contains("starting container currency-converter")
+    })
+    .await;
+    let vendor = support::client(h.sim(), "vendor").await;
+    let deployments: Api<Deployment> = Api::namespaced(vendor, ns);
+    let patch = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "currency-converter", "image": "currency-converter:1.0.0-rugpull"}
+    ]}}}});
+    deployments
+        .patch(
+            "currency-converter",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await
+        .expect("set image");
+    let screen = h
+        .until(
+            Duration::from_secs(30),
+            "the replacement offered",
+            |m, _| {
+                m.logs
+                    .as_ref()
+                    .and_then(|l| l.replaced_by.as_ref())
+                    .is_some()
+            },
+        )
+        .await;
+    assert!(
+        screen.contains("a rollout replaced this pod — o follows currency-converter-"),
+        "{screen}"
+    );
+    let new = h
+        .app
+        .model
+        .logs
+        .as_ref()
+        .and_then(|l| l.replaced_by.clone())
+        .unwrap();
+    assert_ne!(new, old);
+    h.key('o').await;
+    let screen = h
+        .until(Duration::from_secs(20), "the new pod's log", |m, s| {
+            m.logs.as_ref().and_then(|l| l.pod.as_deref()) == Some(new.as_str())
+                && s.contains("image currency-converter:1.0.0-rugpull")
+        })
+        .await;
+    assert!(screen.contains(&format!("logs {new}")), "{screen}");
+    assert!(screen.contains("● following"), "{screen}");
+    h.shutdown().await;
+}
+
 /// A simulator whose kubelet backs off crashes in a fifth of a second.
 async fn fast_kubelet() -> (tempfile::TempDir, SimHandle) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -520,7 +520,9 @@ fn status_line(logs: &LogsModel, lay: LogLayout, width: usize, theme: &Theme) ->
         height: lay.height.max(1),
         rows: &rows_of,
     };
-    let right = if logs.previous() {
+    let right = if logs.picker.is_some() {
+        Span::styled(" choose a container ", theme.style(Role::Accent))
+    } else if logs.previous() {
         Span::styled(
             " previous run, read once · p current ",
             theme.style(Role::Warn),

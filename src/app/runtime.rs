@@ -303,6 +303,7 @@ fn model_for(world: &World, config: &Config, options: &RuntimeOptions) -> Model 
     let mut model = Model::new(world.mode, clusters, clock::now());
     for c in &mut model.clusters {
         c.insecure = world.insecure.contains(&c.context);
+        c.fold = config.ui.fold.iter().cloned().collect();
     }
     model.log_path = options.log_path.clone();
     model.kubeconfig_path = world.kubeconfig_path.clone();

@@ -40,13 +40,14 @@ pub enum Action {
     Timeline,
     Images,
     DeletePod,
+    Fold,
     Help,
     Quit,
 }
 
 impl Action {
     /// In the order the help overlay lists them.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::ActReset,
         Action::ActUpgrade,
         Action::ActPoliciesOn,
@@ -73,6 +74,7 @@ impl Action {
         Action::Timeline,
         Action::Images,
         Action::DeletePod,
+        Action::Fold,
         Action::Help,
         Action::Quit,
     ];
@@ -106,6 +108,7 @@ impl Action {
             Action::Timeline => "timeline",
             Action::Images => "images",
             Action::DeletePod => "delete_pod",
+            Action::Fold => "fold",
             Action::Help => "help",
             Action::Quit => "quit",
         }
@@ -144,6 +147,7 @@ impl Action {
             Action::Timeline => "every cluster's events, merged by time",
             Action::Images => "every workload's images, cluster by cluster",
             Action::DeletePod => "delete the selected pod (asks y/Enter)",
+            Action::Fold => "unfold / fold the platform namespaces (Enter: one)",
             Action::Help => "this help (Esc closes)",
             Action::Quit => "quit (asks while an act runs)",
         }
@@ -177,6 +181,7 @@ impl Action {
             Action::Timeline => &["E"],
             Action::Images => &["I"],
             Action::DeletePod => &["Ctrl+D"],
+            Action::Fold => &["f"],
             Action::Help => &["?"],
             Action::Quit => &["q"],
         }

@@ -52,18 +52,6 @@ impl Filter {
         }
     }
 
-    /// Whether everything this filter matches, `wider` matches too: typing one more
-    /// character narrows a substring filter, so only the pods that matched before need
-    /// looking at again.
-    pub fn narrows(&self, wider: &Filter) -> bool {
-        match (&self.matcher, &wider.matcher) {
-            (Matcher::Substring(narrow), Matcher::Substring(wide)) => {
-                narrow.contains(wide.as_str())
-            }
-            _ => false,
-        }
-    }
-
     pub fn matches_pod(&self, p: &PodSummary) -> bool {
         self.matches_text(&p.name)
             || self.matches_text(&p.namespace)
@@ -142,9 +130,6 @@ mod tests {
         assert!(Filter::parse("re:").unwrap().is_none());
         assert!(Filter::parse("re:(").is_err());
         assert!(f("ÄRGER").matches_text("kein ärger"), "beyond ASCII too");
-        assert!(f("curr").narrows(&f("cur")));
-        assert!(!f("cur").narrows(&f("curr")));
-        assert!(!f("re:curr").narrows(&f("cur")));
         let long = "x".repeat(10_000);
         assert_eq!(f(&long).text.chars().count(), MAX_FILTER_CHARS);
     }

@@ -238,22 +238,42 @@ impl Model {
     }
 
     /// The problems that count now, newest first. A Warning event about a pod or deployment
-    /// that no longer exists is history, not something to look at.
+    /// that no longer exists is history, not something to look at; one about an object with
+    /// a problem of its own is said by that problem (its detail and events show them all).
     pub fn current_problems(&self) -> impl Iterator<Item = &problems::Problem> {
+        use problems::{Kind, ProblemKey};
         let now = self.now.with_timezone(&chrono::Utc);
-        self.problems.current(now).filter(|p| {
-            if p.key.kind != problems::Kind::Event {
+        self.problems.current(now).filter(move |p| {
+            if p.key.kind != Kind::Event {
                 return true;
             }
             let Some(c) = self.clusters.get(p.key.cluster) else {
                 return false;
             };
-            let key = |name: &str| (p.key.namespace.clone(), name.to_string());
-            match p.object.split_once('/') {
-                Some(("pod", name)) => c.pods.contains_key(&key(name)),
-                Some(("deployment", name)) => c.deployments.contains_key(&key(name)),
-                _ => true,
-            }
+            let (kind, exists) = match p.object.split_once('/') {
+                Some(("pod", name)) => (
+                    Kind::Pod,
+                    c.pods
+                        .contains_key(&(p.key.namespace.clone(), name.to_string())),
+                ),
+                Some(("deployment", name)) => (
+                    Kind::Deployment,
+                    c.deployments
+                        .contains_key(&(p.key.namespace.clone(), name.to_string())),
+                ),
+                _ => return true,
+            };
+            let own = ProblemKey {
+                cluster: p.key.cluster,
+                kind,
+                namespace: p.key.namespace.clone(),
+                name: p
+                    .object
+                    .split_once('/')
+                    .map(|(_, n)| n.to_string())
+                    .unwrap_or_default(),
+            };
+            exists && !self.problems.get(&own).is_some_and(|o| o.current(now))
         })
     }
 

@@ -65,13 +65,38 @@ pub struct Problem {
     pub from: Option<DateTime<Utc>>,
     /// Not shown from this on.
     pub until: Option<DateTime<Utc>>,
+    /// For an event: its reason and count, and whether a newer event of the same object and
+    /// reason stands for it (the kubelet writes several `Failed` events for one pull).
+    pub event: Option<EventPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPart {
+    pub reason: String,
+    pub count: i32,
+    pub shadowed: bool,
 }
 
 impl Problem {
     /// Whether it counts at `now`.
     pub fn current(&self, now: DateTime<Utc>) -> bool {
-        self.from.is_none_or(|f| f <= now) && self.until.is_none_or(|u| now < u)
+        self.from.is_none_or(|f| f <= now)
+            && self.until.is_none_or(|u| now < u)
+            && !self.event.as_ref().is_some_and(|e| e.shadowed)
     }
+}
+
+/// Events of one object with one reason, shown as one problem.
+type EventGroup = (usize, String, String, String);
+
+fn group_of(p: &Problem) -> Option<EventGroup> {
+    let e = p.event.as_ref()?;
+    Some((
+        p.key.cluster,
+        p.key.namespace.clone(),
+        p.object.clone(),
+        e.reason.clone(),
+    ))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,6 +104,8 @@ pub struct ProblemsModel {
     by_key: HashMap<ProblemKey, Problem>,
     /// Newest first.
     order: BTreeSet<(Reverse<DateTime<Utc>>, ProblemKey)>,
+    /// The events of each (cluster, namespace, object, reason).
+    groups: HashMap<EventGroup, BTreeSet<ProblemKey>>,
 }
 
 impl ProblemsModel {
@@ -100,12 +127,62 @@ impl ProblemsModel {
     }
 
     fn set(&mut self, key: ProblemKey, problem: Option<Problem>) {
+        let mut touched = Vec::new();
         if let Some(old) = self.by_key.remove(&key) {
             self.order.remove(&(Reverse(old.since), key.clone()));
+            if let Some(g) = group_of(&old) {
+                if let Some(members) = self.groups.get_mut(&g) {
+                    members.remove(&key);
+                    if members.is_empty() {
+                        self.groups.remove(&g);
+                    }
+                }
+                touched.push(g);
+            }
         }
         if let Some(p) = problem {
+            if let Some(g) = group_of(&p) {
+                self.groups
+                    .entry(g.clone())
+                    .or_default()
+                    .insert(key.clone());
+                touched.push(g);
+            }
             self.order.insert((Reverse(p.since), key.clone()));
             self.by_key.insert(key, p);
+        }
+        for g in touched {
+            self.regroup(&g);
+        }
+    }
+
+    /// The newest event of a group stands for all of them, with their counts summed.
+    fn regroup(&mut self, group: &EventGroup) {
+        let Some(members) = self.groups.get(group) else {
+            return;
+        };
+        let newest = members
+            .iter()
+            .filter_map(|k| self.by_key.get(k))
+            .max_by_key(|p| p.since)
+            .map(|p| p.key.clone());
+        let total: i32 = members
+            .iter()
+            .filter_map(|k| self.by_key.get(k)?.event.as_ref().map(|e| e.count.max(1)))
+            .sum();
+        for k in members.clone() {
+            let Some(p) = self.by_key.get_mut(&k) else {
+                continue;
+            };
+            let Some(e) = p.event.as_mut() else {
+                continue;
+            };
+            e.shadowed = Some(&k) != newest.as_ref();
+            p.what = if total > 1 {
+                format!("{} ×{total}", e.reason)
+            } else {
+                e.reason.clone()
+            };
         }
     }
 
@@ -156,6 +233,7 @@ impl ProblemsModel {
                     severity: Severity::Danger,
                     from: None,
                     until: None,
+                    event: None,
                 };
                 self.set(k, Some(p));
             }
@@ -297,6 +375,7 @@ pub fn pod_problem(cluster: usize, p: &PodSummary, now: DateTime<Utc>) -> Option
         severity,
         from,
         until,
+        event: None,
     };
     let created = p.created.unwrap_or(now);
     match &p.phase {
@@ -336,9 +415,9 @@ fn workload_problem(
     cluster: usize,
     kind: Kind,
     (namespace, name): PodKey,
-    ready: i32,
-    desired: i32,
+    (ready, desired): (i32, i32),
     since: DateTime<Utc>,
+    message: String,
 ) -> Option<Problem> {
     if desired <= 0 || ready >= desired {
         return None;
@@ -352,7 +431,7 @@ fn workload_problem(
         object: format!("{label}/{name}"),
         what: format!("{ready}/{desired} ready"),
         since,
-        message: String::new(),
+        message,
         severity: if ready == 0 {
             Severity::Danger
         } else {
@@ -360,6 +439,7 @@ fn workload_problem(
         },
         from: Some(since + WORKLOAD_GRACE),
         until: None,
+        event: None,
     })
 }
 
@@ -369,18 +449,30 @@ fn deployment_problem(
     now: DateTime<Utc>,
 ) -> Option<Problem> {
     let since = d.unavailable_since.unwrap_or(now);
+    let message = format!(
+        "{} desired · {} updated · {} ready · {} available",
+        d.replicas, d.updated, d.ready, d.available
+    );
     workload_problem(
         cluster,
         Kind::Deployment,
         d.key(),
-        d.ready,
-        d.replicas,
+        (d.ready, d.replicas),
         since,
+        message,
     )
 }
 
 fn daemonset_problem(cluster: usize, d: &DaemonSetSummary, now: DateTime<Utc>) -> Option<Problem> {
-    workload_problem(cluster, Kind::DaemonSet, d.key(), d.ready, d.desired, now)
+    let message = format!("{} scheduled · {} ready", d.desired, d.ready);
+    workload_problem(
+        cluster,
+        Kind::DaemonSet,
+        d.key(),
+        (d.ready, d.desired),
+        now,
+        message,
+    )
 }
 
 fn event_problem(cluster: usize, e: &EventSummary) -> Option<Problem> {
@@ -402,6 +494,11 @@ fn event_problem(cluster: usize, e: &EventSummary) -> Option<Problem> {
         severity: Severity::Warn,
         from: None,
         until: Some(since + RECENT),
+        event: Some(EventPart {
+            reason: e.reason.clone(),
+            count: e.count,
+            shadowed: false,
+        }),
     })
 }
 
@@ -512,6 +609,19 @@ mod tests {
         assert_eq!(m.len(), 2);
     }
 
+    fn warning_like() -> EventSummary {
+        EventSummary {
+            namespace: "n".into(),
+            name: "e1".into(),
+            warning: true,
+            reason: "BackOff".into(),
+            object: "pod/x".into(),
+            message: String::new(),
+            count: 1,
+            last_seen: None,
+        }
+    }
+
     #[test]
     fn workloads_events_and_clusters() {
         let now = t("2026-12-01T10:00:00Z");
@@ -571,6 +681,34 @@ mod tests {
         assert_eq!(e.what, "BackOff ×4");
         assert!(!e.current(now + RECENT), "old warnings stop counting");
         assert!(m.get(&key(0, Kind::Event, "n", "e2")).is_none());
+
+        // Another BackOff about the same pod: one problem, the counts summed, the newest
+        // event's message; when it goes, the older one stands again.
+        let again = EventSummary {
+            name: "e3".into(),
+            count: 2,
+            message: "Back-off pulling image, again".into(),
+            last_seen: Some(now - TimeDelta::minutes(1)),
+            ..warning_like()
+        };
+        m.observe(0, &ClusterMsg::Events(ResourceMsg::Applied(again)), now);
+        let shown: Vec<(&str, &str)> = m
+            .current(now)
+            .filter(|p| p.key.kind == Kind::Event)
+            .map(|p| (p.what.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(shown, [("BackOff ×6", "Back-off pulling image, again")]);
+        m.observe(
+            0,
+            &ClusterMsg::Events(ResourceMsg::Deleted(("n".into(), "e3".into()))),
+            now,
+        );
+        let shown: Vec<&str> = m
+            .current(now)
+            .filter(|p| p.key.kind == Kind::Event)
+            .map(|p| p.what.as_str())
+            .collect();
+        assert_eq!(shown, ["BackOff ×4"]);
 
         let down = |at: DateTime<Utc>| ClusterMsg::Unreachable {
             at: at.fixed_offset(),

@@ -54,6 +54,7 @@ pub fn keys(map: &Keymap) -> Vec<(String, String)> {
         line(Action::Timeline),
         line(Action::Images),
         line(Action::DeletePod),
+        line(Action::Fold),
         ("Esc".into(), "back from a view; clears the filter".into()),
         line(Action::Help),
         line(Action::Quit),

@@ -1,5 +1,6 @@
 //! Where each pane goes for a given terminal size: side by side when wide, stacked when
-//! narrow but tall, tabbed when small; zoom gives the focused pane the whole body.
+//! narrow but tall, a grid for four to nine clusters, tabbed when small; zoom gives the
+//! focused pane the whole body.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -7,11 +8,20 @@ use crate::model::Model;
 
 /// Below this height stacked panes get too short to be useful.
 const STACKED_MIN_HEIGHT: u16 = 40;
+/// A pane narrower than this cannot show a pod row.
+const PANE_MIN_WIDTH: u16 = 40;
+/// A grid cell keeps 8 rows of pods, inside its border.
+const GRID_MIN_HEIGHT: u16 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrangement {
     SideBySide,
     Stacked,
+    /// Four to nine clusters: `cols` × `rows` (the last row may hold fewer, wider panes).
+    Grid {
+        cols: u16,
+        rows: u16,
+    },
     Tabbed,
     Zoomed,
 }
@@ -35,14 +45,26 @@ pub struct ScreenAreas {
     pub arrangement: Arrangement,
 }
 
-pub fn arrangement(area: Rect, model: &Model) -> Arrangement {
+/// How the panes share `body` on a screen of `area`.
+pub fn arrangement(area: Rect, body: Rect, model: &Model) -> Arrangement {
     let side_by_side_min = model.side_by_side_min_width;
     let n = model.clusters.len().max(1) as u16;
     if model.zoomed {
-        Arrangement::Zoomed
-    } else if n == 1 || area.width >= side_by_side_min.max(40 * n) {
-        Arrangement::SideBySide
-    } else if area.height >= STACKED_MIN_HEIGHT.max(10 * n + 4) {
+        return Arrangement::Zoomed;
+    }
+    if n == 1 || area.width >= side_by_side_min.max(PANE_MIN_WIDTH * n) {
+        return Arrangement::SideBySide;
+    }
+    if n >= 4 {
+        // The fewest rows whose panes are wide enough, while each keeps its 8 rows.
+        for rows in 2..=n {
+            let cols = n.div_ceil(rows);
+            if body.width / cols >= PANE_MIN_WIDTH && body.height / rows >= GRID_MIN_HEIGHT {
+                return Arrangement::Grid { cols, rows };
+            }
+        }
+    }
+    if area.height >= STACKED_MIN_HEIGHT.max(10 * n + 4) {
         Arrangement::Stacked
     } else {
         Arrangement::Tabbed
@@ -85,9 +107,28 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
     } else {
         (body, None)
     };
-    let arrangement = arrangement(area, model);
+    let arrangement = arrangement(area, body, model);
     let n = model.clusters.len();
     let (tabs, panes) = match arrangement {
+        Arrangement::Grid { cols, rows } => {
+            let row_rects = Layout::vertical(vec![
+                Constraint::Ratio(1, u32::from(rows));
+                usize::from(rows)
+            ])
+            .split(body);
+            let mut panes = Vec::with_capacity(n);
+            for (r, row) in row_rects.iter().enumerate() {
+                let first = r * usize::from(cols);
+                let here = n.saturating_sub(first).min(usize::from(cols));
+                if here == 0 {
+                    break;
+                }
+                let cells =
+                    Layout::horizontal(vec![Constraint::Ratio(1, here as u32); here]).split(*row);
+                panes.extend(cells.iter().enumerate().map(|(c, rect)| (first + c, *rect)));
+            }
+            (None, panes)
+        }
         Arrangement::SideBySide => {
             let rects =
                 Layout::horizontal(vec![Constraint::Ratio(1, n.max(1) as u32); n]).split(body);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{command, mode};
 
-struct SimProcess {
+pub(crate) struct SimProcess {
     child: Child,
 }
 
@@ -19,7 +19,7 @@ impl Drop for SimProcess {
 }
 
 /// Starts `control-room sim` and waits until it has printed where its files are.
-fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
+pub(crate) fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
     let mut child = command(home)
         .args(["sim", "--state-dir"])
         .arg(state)

@@ -24,4 +24,5 @@ mod logs;
 mod panes;
 mod snapshots;
 mod support;
+mod triage;
 mod view_snapshots;

@@ -184,12 +184,10 @@ fn model() -> Model {
     msg(
         &mut m,
         1,
-        ClusterMsg::Deployments(ResourceMsg::Reset(vec![deployment(
-            BANK_NS,
-            "account-mcp",
-            "account-mcp:does-not-exist",
-            1,
-        )])),
+        ClusterMsg::Deployments(ResourceMsg::Reset(vec![
+            deployment(BANK_NS, "account-mcp", "account-mcp:does-not-exist", 1),
+            deployment(BANK_NS, "ticket-mcp", "ticket-mcp:1.0.0", 0),
+        ])),
     );
     // First seen clean, then the swap.
     msg(
@@ -248,15 +246,26 @@ fn model() -> Model {
     msg(
         &mut m,
         2,
-        ClusterMsg::Events(ResourceMsg::Reset(vec![event(
-            VENDOR_NS,
-            "e4",
-            false,
-            "Pulled",
-            "pod/currency-converter-8a7b6c5d4-p9o8i",
-            "Container image \"currency-converter:1.0.0-rugpull\" already present on machine",
-            100,
-        )])),
+        ClusterMsg::Events(ResourceMsg::Reset(vec![
+            event(
+                VENDOR_NS,
+                "e4",
+                false,
+                "Pulled",
+                "pod/currency-converter-8a7b6c5d4-p9o8i",
+                "Container image \"currency-converter:1.0.0-rugpull\" already present on machine",
+                100,
+            ),
+            event(
+                VENDOR_NS,
+                "e5",
+                true,
+                "Unhealthy",
+                "pod/currency-converter-8a7b6c5d4-p9o8i",
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                40,
+            ),
+        ])),
     );
     m
 }
@@ -352,15 +361,18 @@ fn problems_view() {
     let mut m = model();
     keys(&mut m, "!");
     let screen = render(&mut m, 120, 36);
+    // The broken pod once (its Failed and BackOff events are said by it), the deployment
+    // with no ready pod, a warning about a pod that is fine now.
     for needle in [
-        "bank",
         "ImagePullBackOff",
-        "BackOff ×7",
-        "Failed ×7",
         BROKEN,
+        "deployment/ticket-mcp",
+        "0/1 ready",
+        "Unhealthy ×7",
     ] {
         assert!(screen.contains(needle), "{needle} in:\n{screen}");
     }
+    assert!(!screen.contains("Failed ×7"), "{screen}");
     assert!(
         screen
             .lines()
@@ -446,4 +458,62 @@ fn views_survive_tiny_and_huge_terminals() {
         keys(&mut m, "e");
         render(&mut m, w, h);
     }
+}
+
+/// Six clusters at 200×50: a 3×2 grid, every title and every pod on screen.
+#[test]
+fn six_clusters_in_a_grid_200x50() {
+    let names = ["edge", "bank", "vendor", "eu-west", "us-east", "ap-south"];
+    let clusters = names
+        .iter()
+        .map(|n| (n.to_string(), format!("kind-{n}")))
+        .collect();
+    let mut m = Model::new(WorldMode::Simulated, clusters, now());
+    for (i, name) in names.iter().enumerate() {
+        update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));
+        let pods = (0..3)
+            .map(|p| {
+                pod(
+                    "payments",
+                    &format!("payments-{name}-{p}"),
+                    PodPhase::Running,
+                    "payments:2.1.0",
+                    30,
+                )
+            })
+            .collect();
+        update(
+            &mut m,
+            Msg::Cluster(i, ClusterMsg::Pods(ResourceMsg::Reset(pods))),
+        );
+    }
+    let screen = render(&mut m, 200, 50);
+    for (i, name) in names.iter().enumerate() {
+        assert!(
+            screen.contains(&format!(" {} {name} · kind-{name}", i + 1)),
+            "{name}:\n{screen}"
+        );
+        for p in 0..3 {
+            assert!(
+                screen.contains(&format!("payments-{name}-{p}")),
+                "{name} pod {p}:\n{screen}"
+            );
+        }
+    }
+    insta::assert_snapshot!("six_clusters_200x50", screen);
+    // Nine still make a grid at 240×70; at 80×24 there is only room for tabs.
+    let mut m9 = Model::new(
+        WorldMode::Simulated,
+        (0..9)
+            .map(|i| (format!("c{i}"), format!("ctx{i}")))
+            .collect(),
+        now(),
+    );
+    let screen = render(&mut m9, 240, 70);
+    assert_eq!(screen.matches("· ctx").count(), 9, "{screen}");
+    let screen = render(&mut m9, 80, 24);
+    assert!(
+        screen.contains("1 c0") && screen.contains("│ 9"),
+        "the tab bar:\n{screen}"
+    );
 }

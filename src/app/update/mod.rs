@@ -305,6 +305,20 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::Images => return views::toggle_view(model, View::Images),
         Action::Filter => return filter::open(model),
         Action::DeletePod => return ask_delete(model),
+        Action::Fold => {
+            let all = !model.clusters.iter().any(|c| c.unfold_all);
+            for c in &mut model.clusters {
+                c.set_unfold_all(all);
+            }
+            notice(
+                model,
+                if all {
+                    "every namespace unfolded"
+                } else {
+                    "platform namespaces folded"
+                },
+            );
+        }
         Action::Logs => return logs::open_logs(model),
     }
     Vec::new()

@@ -65,8 +65,16 @@ pub(super) fn open_inspect(model: &mut Model, view: View, target: InspectTarget)
     vec![Effect::Inspect { id, target }]
 }
 
-/// `Enter`/`d`: the detail of the selected pod or deployment.
+/// `Enter`/`d`: the detail of the selected pod or deployment; on a foldable namespace's
+/// row, it opens or closes.
 pub(super) fn open_detail(model: &mut Model) -> Vec<Effect> {
+    let focus = model.focus;
+    if let Some(c) = model.clusters.get_mut(focus)
+        && let Some((RowKey::Namespace(ns), _)) = c.cursor_row()
+        && c.toggle_fold(&ns)
+    {
+        return Vec::new();
+    }
     match selected_target(model) {
         Ok(t @ (InspectTarget::Pod { .. } | InspectTarget::Deployment { .. })) => {
             open_inspect(model, View::Detail, t)

@@ -107,6 +107,14 @@ impl Parts {
         }
     }
 
+    /// `control-room logs`: only the log reader (which finds its own pods) and signals.
+    pub fn logs() -> Parts {
+        Parts {
+            signals: true,
+            ..Parts::none()
+        }
+    }
+
     /// `control-room chat`: the chat, and the chatbot's forward unless `[chat] url` says
     /// where the chatbot already is.
     pub fn chat(config: &Config) -> Parts {
@@ -136,6 +144,8 @@ pub struct RuntimeOptions {
     pub clipboard: Option<Clipboard>,
     /// Where `o` opens links (the browser unless a test captures it).
     pub browser: Option<Browser>,
+    /// Where `s` in the log view saves (the state dir's `logs/` unless a test says).
+    pub saved_logs: Option<std::path::PathBuf>,
 }
 
 /// Everything running for one app: the world, the sources' tasks and a sender for more.
@@ -226,6 +236,9 @@ impl Runtime {
         }
         if let Some(browser) = options.browser {
             effects = effects.with_browser(browser);
+        }
+        if let Some(dir) = options.saved_logs {
+            effects = effects.with_saved_logs(dir);
         }
         runtime.world = Some(world);
         (App::new(model, rx, Box::new(effects)), runtime)

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod exfil;
 pub mod forward;
 pub mod inspect;
+pub mod logs;
 
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::KeyEvent;
@@ -21,6 +22,7 @@ pub use cluster::{ClusterMsg, ResourceMsg};
 pub use exfil::ExfilMsg;
 pub use forward::ForwardMsg;
 pub use inspect::{InspectMsg, InspectTarget};
+pub use logs::{LogMsg, LogRequest};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -56,6 +58,10 @@ pub enum Msg {
     Alerts(AlertsMsg),
     /// News about the object the detail or events view looks at.
     Inspect(InspectMsg),
+    /// News from the log reader (the log view's, or `control-room logs`').
+    Logs(LogMsg),
+    /// Read these logs, as `l` does but without the view (headless `logs`).
+    ReadLogs(LogRequest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +82,17 @@ pub enum Effect {
     },
     /// The detail/events view closed: stop reading.
     StopInspect,
+    /// Start reading these logs (replacing any other log reader).
+    FollowLogs {
+        id: u64,
+        request: LogRequest,
+    },
+    /// The log view closed: stop reading.
+    StopLogs,
+    /// Write the log view's buffer to a private file under the state dir.
+    SaveLog {
+        id: u64,
+    },
     /// Delete this pod (the user confirmed, naming the cluster and the pod).
     DeletePod {
         cluster: usize,

@@ -125,7 +125,9 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::Mask), "mask"),
             (k(Action::CopyCommand), "copy kubectl"),
         ],
-        View::Timeline | View::Images | View::Logs => vec![
+        // The log view's keys are its own, like the chat box's.
+        View::Logs => super::logs::hints(),
+        View::Timeline | View::Images => vec![
             ("Esc".into(), "back"),
             scroll,
             (k(Action::CopyCommand), "copy kubectl"),

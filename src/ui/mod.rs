@@ -13,6 +13,7 @@ mod help;
 mod images;
 pub mod layout;
 mod links;
+pub mod logs;
 mod problems;
 mod strip;
 mod timeline;
@@ -71,7 +72,7 @@ fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, them
         View::Problems => problems::draw(frame, areas.body, model, theme),
         View::Timeline => timeline::draw(frame, areas.body, model, theme),
         View::Images => images::draw(frame, areas.body, model, theme),
-        View::Logs => cluster::draw_body(frame, areas, model, theme),
+        View::Logs => logs::draw(frame, areas.body, model, theme),
         View::Chat | View::Exfil | View::Alerts => {
             // Below the tab bar that reaches them, when there is one.
             let mut area = areas.body;

@@ -20,6 +20,7 @@ mod demo_scripts;
 mod exfil;
 mod forwards;
 mod inert;
+mod logs;
 mod panes;
 mod snapshots;
 mod support;

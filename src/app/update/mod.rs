@@ -4,6 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 mod chat;
 mod filter;
+mod logs;
 #[cfg(test)]
 mod triage_tests;
 mod views;
@@ -52,6 +53,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Exfil(msg) => on_exfil(model, msg),
         Msg::Alerts(msg) => model.alerts.apply(msg, model.now),
         Msg::Inspect(msg) => views::on_inspect(model, msg),
+        Msg::Logs(msg) => logs::on_logs(model, msg),
+        Msg::ReadLogs(request) => return logs::read_logs(model, request),
     }
     Vec::new()
 }
@@ -223,6 +226,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    if model.view == View::Logs {
+        return logs::on_key(model, &key);
+    }
     if model.view != View::Panes
         && let Some(effects) = views::on_view_key(model, &key)
     {
@@ -312,7 +318,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
                 },
             );
         }
-        Action::Logs => {}
+        Action::Logs => return logs::open_logs(model),
     }
     Vec::new()
 }

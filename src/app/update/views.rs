@@ -273,6 +273,7 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
             "get deployments,daemonsets -A -o wide",
         )),
         View::Exfil => attacker_logs_command(model),
+        // The log view copies its own command (`update::logs`) before it gets here.
         View::Logs | View::Chat | View::Alerts => Err("nothing to copy here".to_string()),
     };
     match command {

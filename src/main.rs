@@ -37,6 +37,10 @@ struct Cli {
     /// No writes: the act keys and Ctrl+D (delete pod) are refused (as `[ui] read_only`).
     #[arg(long)]
     read_only: bool,
+    /// Record the screen as it is drawn to FILE (asciicast v2, with a marker at each act,
+    /// prompt, reply, exfil rise and alert that fires).
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -256,6 +260,7 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
                 log_path,
                 no_confirm: cli.no_confirm,
                 read_only: cli.read_only,
+                record: cli.record.clone(),
                 ..RuntimeOptions::default()
             };
             app::tui::run(world, &config, &theme, options).await

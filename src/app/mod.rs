@@ -40,6 +40,14 @@ pub struct App {
     rx: mpsc::Receiver<Msg>,
     effects: Box<dyn EffectRunner>,
     quit: bool,
+    observer: Option<Box<dyn FrameObserver>>,
+}
+
+/// Told about every frame the app draws (the `--record` recorder): before it, and after it
+/// with the messages its observations produce (applied at once).
+pub trait FrameObserver: Send {
+    fn before_frame(&mut self, model: &Model);
+    fn after_frame(&mut self, model: &Model) -> Vec<Msg>;
 }
 
 /// What one `pump` did.
@@ -60,7 +68,13 @@ impl App {
             rx,
             effects,
             quit: false,
+            observer: None,
         }
+    }
+
+    /// Tell `observer` about every frame from now on.
+    pub fn observe_frames(&mut self, observer: Box<dyn FrameObserver>) {
+        self.observer = Some(observer);
     }
 
     pub fn should_quit(&self) -> bool {
@@ -154,7 +168,16 @@ impl App {
     where
         B::Error: Send + Sync + 'static,
     {
+        if let Some(observer) = self.observer.as_mut() {
+            observer.before_frame(&self.model);
+        }
         terminal.draw(|f| crate::ui::draw(f, &self.model, theme))?;
+        if let Some(mut observer) = self.observer.take() {
+            for msg in observer.after_frame(&self.model) {
+                self.apply_now(msg);
+            }
+            self.observer = Some(observer);
+        }
         let rows = crate::ui::layout::page_rows(&self.model);
         if rows != self.model.page_rows {
             self.apply_now(Msg::PageRows(rows));

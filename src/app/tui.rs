@@ -20,6 +20,17 @@ pub async fn run(
     theme: &Theme,
     options: RuntimeOptions,
 ) -> anyhow::Result<std::process::ExitCode> {
+    // A file that cannot be recorded to is refused before the screen is taken.
+    let recording = match &options.record {
+        Some(path) => match crate::record::Recording::create(path, terminal_size()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                world.close().await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -31,7 +42,22 @@ pub async fn run(
     crate::exit::terminal_taken();
     runtime.spawn_terminal_input();
     inject_panic_for_tests();
-    let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
+    let result = match &recording {
+        Some(recording) => {
+            app.observe_frames(Box::new(recording.recorder()));
+            let backend = ratatui::backend::CrosstermBackend::new(recording.tee(std::io::stdout()));
+            match ratatui::Terminal::new(backend) {
+                Ok(mut teed) => {
+                    super::event_loop(&mut teed, &mut app, theme, config.ui.max_fps).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        None => super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await,
+    };
+    if let Some(recording) = &recording {
+        recording.finish();
+    }
     ratatui::restore();
     crate::exit::terminal_restored();
     app.wind_down(ACT_WIND_DOWN).await;
@@ -41,6 +67,11 @@ pub async fn run(
         &app.model,
         std::process::ExitCode::SUCCESS,
     ))
+}
+
+/// The terminal's size for the recording's header (80×24 when it cannot be read).
+fn terminal_size() -> (u16, u16) {
+    crossterm::terminal::size().unwrap_or((80, 24))
 }
 
 /// `CONTROL_ROOM_TEST_PANIC=MS`: a task panics MS milliseconds after the screen is up. The

@@ -139,6 +139,8 @@ pub struct Model {
     pub links_selected: usize,
     /// A short message for the footer, and when it was set.
     pub notice: Option<(String, DateTime<FixedOffset>)>,
+    /// `--record` stopped because a write failed (why): the header says so until quit.
+    pub recording_stopped: Option<String>,
 }
 
 impl Model {
@@ -203,6 +205,7 @@ impl Model {
             forwards: Vec::new(),
             show_links: false,
             links_selected: 0,
+            recording_stopped: None,
         };
         model.set_demo(DemoConfig::default());
         model

@@ -19,6 +19,10 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         badge,
     ];
     left.extend(super::act::header_spans(model, theme));
+    // Nothing marks a recording that works (it would be in the video); one that stopped does.
+    if model.recording_stopped.is_some() {
+        left.push(Span::styled("  REC STOPPED ", theme.style(Role::Danger)));
+    }
     if let Some(filter) = model.active_filter() {
         left.push(Span::styled(
             format!("  / {}", super::format::fit(filter, 30, false)),

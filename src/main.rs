@@ -106,6 +106,15 @@ enum Command {
     },
     /// A pod's log (CLUSTER/NAMESPACE/POD), or every matching pod's in every cluster (-l).
     Logs(cli::logs::LogsArgs),
+    /// Presenter notes for a second terminal, following the act on the clusters.
+    Notes {
+        /// Notes file (TOML, as demo-scripts/notes.toml) instead of the embedded notes.
+        #[arg(long, value_name = "FILE")]
+        notes: Option<PathBuf>,
+        /// Colour theme (default, light, high-contrast, video, or a user theme).
+        #[arg(long)]
+        theme: Option<String>,
+    },
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -246,6 +255,17 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
         Some(Command::Logs(ref args)) => {
             let world = cli.common.open_world(&config).await?;
             cli::logs::run(world, &config, args).await
+        }
+        Some(Command::Notes {
+            ref notes,
+            ref theme,
+        }) => {
+            let notes = config::Notes::load(notes.as_deref())?;
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let theme_name = theme.clone().unwrap_or_else(|| config.ui.theme.clone());
+            let theme = Theme::load(&theme_name, no_color)?;
+            let world = cli.common.open_world(&config).await?;
+            cli::notes::run(world, &config, &theme, &notes).await
         }
         Some(Command::Chat { ref prompt, json }) => {
             let world = cli.common.open_world(&config).await?;

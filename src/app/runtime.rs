@@ -107,6 +107,17 @@ impl Parts {
         }
     }
 
+    /// `control-room notes`: what the notes show — the act (cluster watchers), the exfil
+    /// counter and the alerts (through their forwards), following; the clock; signals.
+    pub fn notes(config: &Config) -> Parts {
+        Parts {
+            clock: true,
+            alerts: Reading::Follow,
+            exfil: Reading::Follow,
+            ..Parts::status(config)
+        }
+    }
+
     /// `control-room logs`: only the log reader (which finds its own pods) and signals.
     pub fn logs() -> Parts {
         Parts {

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod forward;
 pub mod inspect;
 pub mod logs;
+pub mod notes;
 pub mod problems;
 pub mod rows;
 

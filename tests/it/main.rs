@@ -21,6 +21,7 @@ mod exfil;
 mod forwards;
 mod inert;
 mod logs;
+mod notes;
 mod panes;
 mod record;
 mod snapshots;

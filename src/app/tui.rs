@@ -6,60 +6,67 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::runtime::{Parts, Runtime, RuntimeOptions};
+use super::runtime::{Parts, Runtime, RuntimeOptions, configured_model};
 use super::world::World;
 use crate::config::{Config, Theme};
+use crate::model::WorldMode;
 
 /// How long a running act gets to stop (SIGTERM, then SIGKILL to its group) on quit.
 const ACT_WIND_DOWN: Duration = Duration::from_secs(4);
 
 /// Runs the TUI until quit; the exit status is 128 + n when signal n ended it.
+///
+/// The screen comes first: the terminal is taken and a frame drawn from the config alone
+/// (the clusters `provisional` names, each still connecting) before `open` starts the
+/// simulator or anything touches the network — a presenter sees the tool at once.
 pub async fn run(
-    world: World,
+    provisional: (WorldMode, Vec<(String, String)>),
+    open: impl Future<Output = anyhow::Result<World>>,
     config: &Config,
     theme: &Theme,
     options: RuntimeOptions,
 ) -> anyhow::Result<std::process::ExitCode> {
     // A file that cannot be recorded to is refused before the screen is taken.
     let recording = match &options.record {
-        Some(path) => match crate::record::Recording::create(path, terminal_size()) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                world.close().await;
-                return Err(e);
-            }
-        },
+        Some(path) => Some(crate::record::Recording::create(path, terminal_size())?),
         None => None,
     };
-    let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
-    let mut terminal = match ratatui::try_init() {
+    ratatui::try_init().context("cannot set up the terminal")?;
+    crate::exit::terminal_taken();
+    // The terminal's writer is teed when recording (else the bytes only pass through).
+    let tee = crate::record::Tee::new(std::io::stdout(), recording.as_ref());
+    let mut terminal = match ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(tee)) {
         Ok(t) => t,
         Err(e) => {
-            runtime.shutdown().await;
+            leave_terminal();
             return Err(e).context("cannot set up the terminal");
         }
     };
-    crate::exit::terminal_taken();
+    let (mode, clusters) = provisional;
+    let mut first = configured_model(mode, clusters, config, &options);
+    if let Ok(size) = terminal.size() {
+        first.size = (size.width, size.height);
+    }
+    // A frame that cannot be drawn here will not be drawn later either: the loop says why.
+    let _ = terminal.draw(|f| crate::ui::draw(f, &first, theme));
+    let world = match open.await {
+        Ok(world) => world,
+        Err(e) => {
+            leave_terminal();
+            return Err(e);
+        }
+    };
+    let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
     runtime.spawn_terminal_input();
     inject_panic_for_tests();
-    let result = match &recording {
-        Some(recording) => {
-            app.observe_frames(Box::new(recording.recorder()));
-            let backend = ratatui::backend::CrosstermBackend::new(recording.tee(std::io::stdout()));
-            match ratatui::Terminal::new(backend) {
-                Ok(mut teed) => {
-                    super::event_loop(&mut teed, &mut app, theme, config.ui.max_fps).await
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        None => super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await,
-    };
+    if let Some(recording) = &recording {
+        app.observe_frames(Box::new(recording.recorder()));
+    }
+    let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
     if let Some(recording) = &recording {
         recording.finish();
     }
-    ratatui::restore();
-    crate::exit::terminal_restored();
+    leave_terminal();
     app.wind_down(ACT_WIND_DOWN).await;
     runtime.shutdown().await;
     result?;
@@ -72,6 +79,11 @@ pub async fn run(
 /// The terminal's size for the recording's header (80×24 when it cannot be read).
 fn terminal_size() -> (u16, u16) {
     crossterm::terminal::size().unwrap_or((80, 24))
+}
+
+fn leave_terminal() {
+    ratatui::restore();
+    crate::exit::terminal_restored();
 }
 
 /// `CONTROL_ROOM_TEST_PANIC=MS`: a task panics MS milliseconds after the screen is up. The

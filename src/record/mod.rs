@@ -63,11 +63,7 @@ impl Recording {
 
     /// `terminal`, with everything written to it also recorded.
     pub fn tee<W: Write>(&self, terminal: W) -> Tee<W> {
-        Tee {
-            terminal,
-            frame: Vec::new(),
-            cast: self.cast.clone(),
-        }
+        Tee::new(terminal, Some(self))
     }
 
     /// The observer that adds resizes and markers after each frame.
@@ -89,20 +85,32 @@ impl Recording {
     }
 }
 
-/// The terminal's writer, recording what the terminal accepted; a frame becomes one `o`
-/// event on flush. Recording never changes what the terminal gets, nor its errors.
+/// The terminal's writer, recording what the terminal accepted when a recording runs; a
+/// frame becomes one `o` event on flush. Recording never changes what the terminal gets,
+/// nor its errors; without a recording the bytes only pass through.
 pub struct Tee<W> {
     terminal: W,
     frame: Vec<u8>,
-    cast: Shared,
+    cast: Option<Shared>,
 }
 
 impl<W> Tee<W> {
+    pub fn new(terminal: W, recording: Option<&Recording>) -> Tee<W> {
+        Tee {
+            terminal,
+            frame: Vec::new(),
+            cast: recording.map(|r| r.cast.clone()),
+        }
+    }
+
     fn record(&mut self) {
+        let Some(cast) = &self.cast else {
+            return;
+        };
         if self.frame.is_empty() {
             return;
         }
-        let mut cast = self.cast.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cast = cast.lock().unwrap_or_else(PoisonError::into_inner);
         cast.output(&self.frame);
         self.frame.clear();
     }
@@ -111,6 +119,9 @@ impl<W> Tee<W> {
 impl<W: Write> Write for Tee<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.terminal.write(buf)?;
+        if self.cast.is_none() {
+            return Ok(n);
+        }
         self.frame.extend_from_slice(&buf[..n]);
         if self.frame.len() > MAX_FRAME {
             self.record();

@@ -96,9 +96,9 @@ fn draw_banner(frame: &mut Frame, area: Rect, model: &Model, shown: ActState, th
     } else {
         title
     };
+    // The act's own colour as the background: the one thing readable from across a stage.
     let style = theme
         .style(state_role(reading.state))
-        .patch(theme.style(Role::Title))
         .add_modifier(Modifier::BOLD | Modifier::REVERSED);
     let detail = reading
         .detail

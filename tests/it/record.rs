@@ -22,6 +22,16 @@ fn send_prompt(tui: &mut Tui) {
     tui.keys("\r");
 }
 
+/// An act through its key and confirmation, until the header shows it and its script ended.
+fn run_act(tui: &mut Tui, key: &str, question: &str, confirm: &str, header: &str) {
+    tui.keys(key);
+    tui.until(Duration::from_secs(5), question, |s| s.contains(question));
+    tui.keys(confirm);
+    tui.until(ACT, header, |s| {
+        s.contains(header) && s.contains("exit 0 after")
+    });
+}
+
 pub(crate) struct Cast {
     pub header: Value,
     pub events: Vec<(f64, String, String)>,
@@ -146,28 +156,14 @@ fn the_story_recorded_plays_back_to_the_defended_screen() {
     );
     tui.until(START, "act 1", |s| s.contains("ACT 1 · clean"));
 
-    tui.keys("u");
-    tui.until(Duration::from_secs(5), "the question", |s| {
-        s.contains("Run act 2")
-    });
-    tui.keys("y");
-    tui.until(ACT, "act 2 and its script done", |s| {
-        s.contains("ACT 2 · compromised") && s.contains("exit 0 after")
-    });
+    run_act(&mut tui, "u", "Run act 2", "y", "ACT 2 · compromised");
     send_prompt(&mut tui);
     tui.until(Duration::from_secs(30), "the reply and the exfil", |s| {
         s.contains("£4,287.55") && s.contains("1 this act")
     });
     tui.keys("\x1b");
 
-    tui.keys("p");
-    tui.until(Duration::from_secs(5), "the question", |s| {
-        s.contains("Run act 3")
-    });
-    tui.keys("\r");
-    tui.until(ACT, "act 3 and its script done", |s| {
-        s.contains("ACT 3 · defended") && s.contains("exit 0 after")
-    });
+    run_act(&mut tui, "p", "Run act 3", "\r", "ACT 3 · defended");
     // The same prompt, until the denies it causes fire the alert (the first deny of a
     // series is invisible to a rate, so it takes more than one).
     let mut fired = false;

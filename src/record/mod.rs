@@ -8,7 +8,6 @@
 pub mod cast;
 pub mod markers;
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,7 +24,7 @@ pub use markers::Marks;
 /// styled is well under it).
 const MAX_FRAME: usize = 1 << 20;
 
-type Shared = Arc<Mutex<Cast<BufWriter<File>>>>;
+type Shared = Arc<Mutex<Cast<Box<dyn Write + Send>>>>;
 
 /// A recording under way: the cast file, shared by the teed terminal writer and the
 /// recorder that adds resizes and markers.
@@ -52,12 +51,20 @@ impl Recording {
             title: "control-room".to_string(),
             env,
         };
-        let cast = Cast::start(BufWriter::new(file), &header)
+        Recording::start(Box::new(BufWriter::new(file)), path, &header)
+    }
+
+    fn start(
+        out: Box<dyn Write + Send>,
+        path: &Path,
+        header: &Header,
+    ) -> anyhow::Result<Recording> {
+        let cast = Cast::start(out, header)
             .with_context(|| format!("cannot record to {}", path.display()))?;
         Ok(Recording {
             cast: Arc::new(Mutex::new(cast)),
             path: path.to_path_buf(),
-            size,
+            size: (header.width, header.height),
         })
     }
 
@@ -216,5 +223,75 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// A disk that fills up mid-recording: the next frame reports it once, the terminal
+    /// still gets every byte, and the header then says the recording stopped.
+    #[test]
+    fn a_failed_write_is_reported_once_and_the_screen_says_so() {
+        struct FillsUp(usize);
+        impl Write for FillsUp {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(io::Error::other("No space left on device"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let header = Header {
+            width: 100,
+            height: 30,
+            timestamp: 0,
+            title: "control-room".into(),
+            env: Vec::new(),
+        };
+        let room = header.to_json().len() + 1;
+        let path = Path::new("/tmp/full.cast");
+        let recording = Recording::start(Box::new(FillsUp(room)), path, &header).unwrap();
+        let mut terminal = recording.tee(Vec::new());
+        let mut recorder = recording.recorder();
+        let mut model = Model::new(
+            crate::model::WorldMode::Simulated,
+            Vec::new(),
+            crate::sources::clock::now(),
+        );
+        model.size = (100, 30);
+        recorder.before_frame(&model);
+        terminal.write_all(b"frame one").unwrap();
+        terminal.flush().unwrap();
+        let msgs = recorder.after_frame(&model);
+        assert!(
+            matches!(
+                msgs.as_slice(),
+                [Msg::RecordingFailed(why)]
+                    if why == "recording to /tmp/full.cast stopped: No space left on device"
+            ),
+            "{msgs:?}"
+        );
+        terminal.write_all(b" and two").unwrap();
+        terminal.flush().unwrap();
+        assert!(recorder.after_frame(&model).is_empty(), "reported once");
+        assert_eq!(terminal.terminal, b"frame one and two");
+
+        for msg in msgs {
+            crate::app::update(&mut model, msg);
+        }
+        let theme = crate::config::Theme::builtin("default").unwrap();
+        let mut screen =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+        screen.draw(|f| crate::ui::draw(f, &model, &theme)).unwrap();
+        let text = crate::ui::buffer_text(screen.backend().buffer());
+        assert!(
+            text.lines().next().unwrap().contains("REC STOPPED"),
+            "{text}"
+        );
+        assert!(
+            text.contains("No space left on device"),
+            "the footer says why:\n{text}"
+        );
     }
 }

@@ -19,10 +19,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         badge,
     ];
     left.extend(super::act::header_spans(model, theme));
-    // Nothing marks a recording that works (it would be in the video); one that stopped does.
-    if model.recording_stopped.is_some() {
-        left.push(Span::styled("  REC STOPPED ", theme.style(Role::Danger)));
-    }
+
     if let Some(filter) = model.active_filter() {
         left.push(Span::styled(
             format!("  / {}", super::format::fit(filter, 30, false)),
@@ -31,10 +28,15 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     // The problem badge and the clock stay whole; the left side gives way on a narrow screen.
     let (badge_text, badge_role) = problem_badge(model, area.width >= 100);
-    let right = vec![
+    let mut right = vec![
         Span::styled(badge_text, theme.style(badge_role)),
         Span::styled(format!(" {clock} "), theme.style(Role::Header)),
     ];
+    // Nothing marks a recording that works (it would be in the video); one that stopped
+    // does, on the side that is never cut.
+    if model.recording_stopped.is_some() {
+        right.insert(0, Span::styled(" REC STOPPED ", theme.style(Role::Danger)));
+    }
     let right_width: u16 = right.iter().map(|s| s.content.chars().count() as u16).sum();
     let [left_area, right_area] = ratatui::layout::Layout::horizontal([
         ratatui::layout::Constraint::Min(0),

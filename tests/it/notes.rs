@@ -90,7 +90,7 @@ fn act2() -> Model {
     m
 }
 
-fn render(model: &Model, (w, h): (u16, u16)) -> String {
+fn draw(model: &Model, (w, h): (u16, u16)) -> Terminal<TestBackend> {
     let notes = Notes::defaults().expect("the embedded notes");
     let theme = Theme::builtin("default").expect("theme");
     let screen = NotesScreen {
@@ -102,7 +102,30 @@ fn render(model: &Model, (w, h): (u16, u16)) -> String {
     terminal
         .draw(|f| ui::notes::draw(f, model, &screen, &theme))
         .expect("draw");
-    ui::buffer_text(terminal.backend().buffer())
+    terminal
+}
+
+fn render(model: &Model, size: (u16, u16)) -> String {
+    ui::buffer_text(draw(model, size).backend().buffer())
+}
+
+/// The act's clock (row 4, after the header and the banner) in the role its budget says.
+#[test]
+fn the_act_clock_turns_warn_then_danger() {
+    use control_room::config::Role;
+    let theme = Theme::builtin("default").expect("theme");
+    let mut model = act2();
+    for (secs, role) in [(100, Role::Ok), (133, Role::Warn), (181, Role::Danger)] {
+        model.act.since = now() - chrono::Duration::seconds(secs);
+        let terminal = draw(&model, (80, 24));
+        let cell = &terminal.backend().buffer()[(1, 4)];
+        assert_eq!(cell.symbol(), "⏱");
+        assert_eq!(
+            cell.fg,
+            theme.style(role).fg.expect("a colour"),
+            "{secs} s: {role:?}"
+        );
+    }
 }
 
 #[test]

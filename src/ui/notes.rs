@@ -31,11 +31,12 @@ pub fn draw(frame: &mut Frame, model: &Model, screen: &NotesScreen, theme: &Them
     let shown = screen.shown;
     let elapsed = seconds_in_act(model, screen.watching_since);
     let act = screen.notes.act(shown);
+    let next_rows = next_height(model, act, elapsed, frame.area().width);
     let [header, banner, status, next, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(3),
         Constraint::Length(1),
-        Constraint::Length(4),
+        Constraint::Length(next_rows),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
@@ -196,6 +197,17 @@ fn draw_status(
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Rows the next-beat box needs: its borders, the key line and the line to say, wrapped
+/// (at most three rows of it).
+fn next_height(model: &Model, act: Option<&ActNotes>, elapsed: u64, width: u16) -> u16 {
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let say = act
+        .and_then(|a| next_beat(a, elapsed, |w| happened(model, w)).map(|i| &a.beats[i]))
+        .and_then(|b| b.say.as_deref())
+        .map_or(0, |say| (say.chars().count() + 2).div_ceil(inner).min(3));
+    3 + u16::try_from(say).unwrap_or(3)
+}
+
 fn draw_next(
     frame: &mut Frame,
     area: Rect,
@@ -264,8 +276,14 @@ fn draw_body(
     };
     let next = next_beat(act, elapsed, |w| happened(model, w));
     let wide = area.width >= WIDE;
-    // A narrow screen keeps its rows for the notes: the beats done are only counted.
-    let first = if wide { 0 } else { next.unwrap_or(0) };
+    // A narrow screen keeps its rows for the notes: the beats done are only counted, the
+    // next one is in its own box, and only the one after it is listed.
+    let done = next.unwrap_or(act.beats.len());
+    let (first, listed) = if wide {
+        (0, act.beats.len())
+    } else {
+        (done + 1, 1)
+    };
     let key_width = act
         .beats
         .iter()
@@ -277,6 +295,7 @@ fn draw_body(
         .iter()
         .enumerate()
         .skip(first)
+        .take(listed)
         .map(|(i, beat)| {
             let (mark, role) = match next {
                 Some(n) if i < n => ("✔", Role::Muted),
@@ -298,7 +317,10 @@ fn draw_body(
     let [notes_area, beats_area] = if wide {
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
     } else {
-        let height = u16::try_from(beat_rows + 2).unwrap_or(u16::MAX);
+        let height = match beat_rows {
+            0 => 0,
+            n => u16::try_from(n + 2).unwrap_or(u16::MAX),
+        };
         Layout::vertical([
             Constraint::Min(0),
             Constraint::Length(height.min(area.height / 2)),
@@ -324,9 +346,10 @@ fn draw_body(
         ),
         notes_area,
     );
-    let title = match first {
-        0 => " beats ".to_string(),
-        n => format!(" beats · {n} of {} done ", act.beats.len()),
+    let title = if wide {
+        " beats ".to_string()
+    } else {
+        format!(" then · {done} of {} beats done ", act.beats.len())
     };
     frame.render_widget(
         Paragraph::new(rows).wrap(Wrap { trim: false }).block(

@@ -94,7 +94,8 @@ where
                 if app.should_quit() || pumped.closed {
                     return Ok(());
                 }
-                dirty |= pumped.applied > 0;
+                // A poll that repeats what is shown costs no frame.
+                dirty |= pumped.changed > 0;
             }
             event = keys.next() => match event {
                 Some(Ok(Event::Key(key))) if quits(&key) => return Ok(()),

@@ -56,6 +56,9 @@ pub struct Parts {
     pub chat: bool,
     /// SIGINT/SIGTERM/SIGHUP become `Msg::Signal`, so the program winds down in order.
     pub signals: bool,
+    /// Open the forwards on ports the system picks, not the configured ones: a caller that
+    /// shows no links and runs beside a control room that holds those ports (`notes`).
+    pub any_local_port: bool,
 }
 
 impl Parts {
@@ -71,6 +74,7 @@ impl Parts {
             acts: true,
             chat: true,
             signals: true,
+            any_local_port: false,
         }
     }
 
@@ -86,6 +90,7 @@ impl Parts {
             acts: false,
             chat: false,
             signals: false,
+            any_local_port: false,
         }
     }
 
@@ -114,6 +119,7 @@ impl Parts {
             clock: true,
             alerts: Reading::Follow,
             exfil: Reading::Follow,
+            any_local_port: true,
             ..Parts::status(config)
         }
     }
@@ -191,6 +197,11 @@ impl Runtime {
         let mut forward_config = config.clone();
         if let ForwardSet::Only(names) = &parts.forwards {
             forward_config.forwards.retain(|f| names.contains(&f.name));
+        }
+        if parts.any_local_port {
+            for f in &mut forward_config.forwards {
+                f.local_port = None;
+            }
         }
         let (rows, forward_tasks, urls) =
             forwards::start_with_urls(&world, &forward_config, &tx, parts.probe_every).await;

@@ -110,3 +110,35 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::runtime::{ForwardSet, Reading};
+
+    /// The notes read the alerts through their own forwards on ports the system picks (the
+    /// control room beside them holds the configured ones), and can neither act nor chat.
+    #[test]
+    fn the_notes_follow_without_acting_or_taking_the_control_rooms_ports() {
+        let parts = Parts::notes(&Config::defaults());
+        assert!(parts.any_local_port);
+        assert!(matches!(&parts.forwards, ForwardSet::Only(names) if !names.is_empty()));
+        assert!(parts.clusters && parts.clock && parts.signals);
+        assert_eq!(
+            (parts.alerts, parts.exfil),
+            (Reading::Follow, Reading::Follow)
+        );
+        assert!(!parts.acts && !parts.chat);
+    }
+
+    #[test]
+    fn q_esc_and_ctrl_c_quit_nothing_else_does() {
+        let key = |code, modifiers| KeyEvent::new(code, modifiers);
+        assert!(quits(&key(KeyCode::Char('q'), KeyModifiers::NONE)));
+        assert!(quits(&key(KeyCode::Esc, KeyModifiers::NONE)));
+        assert!(quits(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+        for c in ['u', 'p', 'r', 'c'] {
+            assert!(!quits(&key(KeyCode::Char(c), KeyModifiers::NONE)), "{c}");
+        }
+    }
+}

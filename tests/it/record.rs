@@ -12,6 +12,7 @@ use crate::support::pty::Tui;
 use crate::support::tools;
 
 const SIZE: (u16, u16) = (120, 36);
+const RESIZED: (u16, u16) = (130, 40);
 const START: Duration = Duration::from_secs(30);
 const ACT: Duration = Duration::from_secs(120);
 
@@ -155,6 +156,18 @@ fn the_story_recorded_plays_back_to_the_defended_screen() {
         SIZE,
     );
     tui.until(START, "act 1", |s| s.contains("ACT 1 · clean"));
+    // The window changes size once: the recording follows (an `r` event), at the new size.
+    tui.resize(RESIZED);
+    tui.until(
+        Duration::from_secs(10),
+        "the screen redrawn at the new size",
+        |s| {
+            // The clock, right-aligned, now ends past the old width.
+            s.lines().next().is_some_and(|l| {
+                l.contains("ACT 1 · clean") && l.trim_end().chars().count() > usize::from(SIZE.0)
+            })
+        },
+    );
 
     run_act(&mut tui, "u", "Run act 2", "y", "ACT 2 · compromised");
     send_prompt(&mut tui);
@@ -173,7 +186,8 @@ fn the_story_recorded_plays_back_to_the_defended_screen() {
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
         while std::time::Instant::now() < deadline {
             let s = tui.screen();
-            if s.contains("IstioAuthZDeny") && s.contains("firing") && !s.contains("0 firing") {
+            // Both alerts firing (the panel's title counts them).
+            if s.contains("IstioAuthZDeny") && s.contains("2 firing") {
                 fired = true;
                 break;
             }
@@ -224,10 +238,17 @@ fn the_story_recorded_plays_back_to_the_defended_screen() {
         "{markers:?}"
     );
 
+    let resizes: Vec<&str> = recorded
+        .events
+        .iter()
+        .filter(|e| e.1 == "r")
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(resizes, ["130x40"]);
     let screen = recorded.final_screen();
     assert!(screen.contains("ACT 3 · defended"), "{screen}");
     assert!(screen.contains("IstioAuthZDeny"), "{screen}");
-    asciinema_accepts(&cast, SIZE, "ACT 3 · defended");
+    asciinema_accepts(&cast, RESIZED, "ACT 3 · defended");
 }
 
 /// A path the recording cannot be written to is refused before the screen is taken; a

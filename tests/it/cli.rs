@@ -31,11 +31,11 @@ pub(crate) fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
     // Owned at once, so a failing wait below still kills and reaps it.
     let sim = SimProcess { child };
     let (tx, rx) = std::sync::mpsc::channel();
+    // Read to the end even once nobody listens: a closed pipe would make the simulator's
+    // next line (it prints a few after the config's path) fail, and end it.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
+            let _ = tx.send(line);
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);

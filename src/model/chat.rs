@@ -176,6 +176,8 @@ pub struct ChatModel {
     pub history_pos: Option<usize>,
     pub transcript: Vec<ChatEntry>,
     pub trace: Vec<TraceEntry>,
+    /// Trace entries pushed since start (the trace itself keeps only the newest).
+    pub traced: usize,
     pub show_trace: bool,
     /// An exchange is under way; its reply streams into the last agent entry.
     pub pending: bool,
@@ -204,6 +206,7 @@ impl ChatModel {
 
     pub fn push_trace(&mut self, entry: TraceEntry) {
         self.trace.push(entry);
+        self.traced += 1;
         if self.trace.len() > KEEP {
             self.trace.remove(0);
         }

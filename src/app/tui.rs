@@ -18,8 +18,9 @@ pub async fn run(
     world: World,
     config: &Config,
     theme: &Theme,
-    options: RuntimeOptions,
+    mut options: RuntimeOptions,
 ) -> anyhow::Result<std::process::ExitCode> {
+    let story = options.autopilot.take();
     let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -30,6 +31,9 @@ pub async fn run(
     };
     crate::exit::terminal_taken();
     runtime.spawn_terminal_input();
+    // `--autopilot`: keys come from the story too, through the same channel.
+    let autopilot =
+        story.map(|s| super::autopilot::Autopilot::attach(&mut app, runtime.sender(), s, config));
     inject_panic_for_tests();
     let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
     ratatui::restore();
@@ -37,10 +41,11 @@ pub async fn run(
     app.wind_down(ACT_WIND_DOWN).await;
     runtime.shutdown().await;
     result?;
-    Ok(crate::cli::exit_code(
-        &app.model,
-        std::process::ExitCode::SUCCESS,
-    ))
+    let otherwise = match autopilot.map(|a| a.finish()) {
+        Some(code @ 1..) => std::process::ExitCode::from(code),
+        _ => std::process::ExitCode::SUCCESS,
+    };
+    Ok(crate::cli::exit_code(&app.model, otherwise))
 }
 
 /// `CONTROL_ROOM_TEST_PANIC=MS`: a task panics MS milliseconds after the screen is up. The

@@ -31,7 +31,7 @@ pub struct BeatReport {
     /// Where the beat is in the story file (0 for the reset).
     pub line: usize,
     pub passed: bool,
-    #[serde(serialize_with = "millis")]
+    #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
     /// What was seen (passed) or why it failed.
     pub detail: String,

@@ -361,7 +361,7 @@ impl Player {
                 if model.chat.exchanges <= mark.exchanges {
                     return Verdict::Wait(wait, None);
                 }
-                let (reply, error) = last_exchange(model);
+                let (reply, error) = model.chat.last_reply();
                 if let Some(e) = error {
                     return Verdict::Fail(format!("the agent answered with an error: {e}"));
                 }
@@ -640,7 +640,7 @@ impl Player {
                     .find(|e| e.speaker == Speaker::Customer)
                     .is_some_and(|e| e.text == prompt.text().trim());
                 if model.chat.exchanges > mark.exchanges {
-                    if let (_, Some(e)) = last_exchange(model) {
+                    if let (_, Some(e)) = model.chat.last_reply() {
                         return Verdict::Fail(format!("the agent answered with an error: {e}"));
                     }
                     return Verdict::Pass("sent; the agent answered".into());
@@ -920,27 +920,6 @@ fn refused(model: &Model) -> bool {
     model.notice.as_ref().is_some_and(|(n, _)| {
         n.starts_with("read-only") || n.starts_with("an act is already running")
     })
-}
-
-/// The reply and error of the last exchange: the agent's entries after the last prompt.
-fn last_exchange(model: &Model) -> (String, Option<String>) {
-    let t = &model.chat.transcript;
-    let from = t
-        .iter()
-        .rposition(|e| e.speaker == Speaker::Customer)
-        .map_or(0, |i| i + 1);
-    let answers = &t[from..];
-    let reply = answers
-        .iter()
-        .filter(|e| e.speaker == Speaker::Agent)
-        .map(|e| e.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let error = answers
-        .iter()
-        .rfind(|e| e.speaker == Speaker::Error)
-        .map(|e| e.text.clone());
-    (reply, error)
 }
 
 /// Tool calls in the trace since `traced` entries had been pushed.

@@ -8,11 +8,11 @@
 //! alert, then exits 0.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::cli::start_sim;
+use crate::cli::{SimProcess, start_sim};
 use crate::support::pty::Tui;
 use crate::support::{command, tools};
 
@@ -117,16 +117,43 @@ fn policies(kubectl: &Path, kubeconfig: &Path, home: &Path) -> String {
     )
 }
 
+/// `control-room sim` in its own home, and real kubectl (the act scripts need it).
+struct Stage {
+    kubectl: PathBuf,
+    home: tempfile::TempDir,
+    config: PathBuf,
+    kubeconfig: PathBuf,
+    _sim: SimProcess,
+}
+
+impl Stage {
+    fn start() -> Option<Stage> {
+        let kubectl = tools::require("kubectl")?;
+        let home = tempfile::tempdir().expect("tempdir");
+        let state = home.path().join("sim");
+        let (sim, _) = start_sim(home.path(), &state);
+        Some(Stage {
+            kubectl,
+            config: state.join("control-room.toml"),
+            kubeconfig: state.join("kubeconfig"),
+            home,
+            _sim: sim,
+        })
+    }
+}
+
 #[test]
 fn rehearse_json_against_the_sim_passes_every_beat_and_leaves_act_1() {
-    let Some(kubectl) = tools::require("kubectl") else {
+    let Some(Stage {
+        kubectl,
+        home,
+        config,
+        kubeconfig,
+        _sim,
+    }) = Stage::start()
+    else {
         return;
     };
-    let home = tempfile::tempdir().expect("tempdir");
-    let state = home.path().join("sim");
-    let (_sim, _) = start_sim(home.path(), &state);
-    let config = state.join("control-room.toml");
-    let kubeconfig = state.join("kubeconfig");
 
     let out = rehearse(home.path(), &config, &[]);
     let v = json(&out);
@@ -174,18 +201,21 @@ fn rehearse_json_against_the_sim_passes_every_beat_and_leaves_act_1() {
 
 #[test]
 fn with_the_vendors_release_broken_the_rehearsal_fails_at_act_2_and_says_why() {
-    let Some(kubectl) = tools::require("kubectl") else {
+    let Some(Stage {
+        kubectl,
+        home,
+        config: sim_config,
+        kubeconfig,
+        _sim,
+    }) = Stage::start()
+    else {
         return;
     };
-    let home = tempfile::tempdir().expect("tempdir");
-    let state = home.path().join("sim");
-    let (_sim, _) = start_sim(home.path(), &state);
-    let kubeconfig = state.join("kubeconfig");
     // The upgrade script ships $RUGPULL_IMAGE with `kubectl set image` and waits on
     // `kubectl rollout status`: a tag no registry has leaves the new pod in
     // ImagePullBackOff and the old one serving, so the header stays at "rolling out…".
     let config = home.path().join("broken.toml");
-    let sim_config = std::fs::read_to_string(state.join("control-room.toml")).expect("config");
+    let sim_config = std::fs::read_to_string(&sim_config).expect("config");
     std::fs::write(
         &config,
         format!(
@@ -235,14 +265,16 @@ fn with_the_vendors_release_broken_the_rehearsal_fails_at_act_2_and_says_why() {
 
 #[test]
 fn sigterm_mid_story_still_resets_to_act_1() {
-    let Some(kubectl) = tools::require("kubectl") else {
+    let Some(Stage {
+        kubectl,
+        home,
+        config,
+        kubeconfig,
+        _sim,
+    }) = Stage::start()
+    else {
         return;
     };
-    let home = tempfile::tempdir().expect("tempdir");
-    let state = home.path().join("sim");
-    let (_sim, _) = start_sim(home.path(), &state);
-    let config = state.join("control-room.toml");
-    let kubeconfig = state.join("kubeconfig");
     let mut child = command(home.path())
         .args(["rehearse", "--config"])
         .arg(&config)

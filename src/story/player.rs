@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, FixedOffset};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Serialize;
 use tokio::time::Instant;
@@ -76,7 +77,18 @@ pub struct Poll {
 struct PromptMark {
     exchanges: usize,
     traced: usize,
+    /// The exfil count then, and when it was sent by the model's clock (a tick, so up to a
+    /// second behind): an exfil is news when it arrived after the prompt *and* its own
+    /// time is not older — an old log read late (a second rehearsal, a reconnect) is not.
     exfil: usize,
+    at: DateTime<FixedOffset>,
+}
+
+impl PromptMark {
+    fn exfil_since(&self, model: &Model) -> usize {
+        let arrived = model.exfil.total().saturating_sub(self.exfil);
+        arrived.min(model.exfil.since(self.at))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -404,10 +416,15 @@ impl Player {
                 Verdict::Wait(wait, None)
             }
             Step::ExfilRise(n) => {
-                let base = self.prompt.map_or(0, |m| m.exfil);
-                let total = model.exfil.total();
-                if total >= base + n {
-                    Verdict::Pass(format!("exfil {base} → {total}"))
+                let Some(mark) = self.prompt else {
+                    return Verdict::Fail("no prompt was sent before this beat".into());
+                };
+                let since = mark.exfil_since(model);
+                if since >= *n {
+                    Verdict::Pass(format!(
+                        "exfil +{since} since the prompt ({} in all)",
+                        model.exfil.total()
+                    ))
                 } else {
                     Verdict::Wait(wait, None)
                 }
@@ -417,15 +434,15 @@ impl Player {
                     return Verdict::Fail("no prompt was sent before this beat".into());
                 };
                 let total = model.exfil.total();
-                if total > mark.exfil {
+                let since = mark.exfil_since(model);
+                if since > 0 {
                     let record = model
                         .exfil
                         .last_record
                         .first()
                         .map(|l| format!(": {}", clip(l, 120)));
                     return Verdict::Fail(format!(
-                        "the exfil counter rose {} → {total}{}",
-                        mark.exfil,
+                        "the exfil counter rose by {since} since the prompt{}",
                         record.unwrap_or_default()
                     ));
                 }
@@ -436,7 +453,7 @@ impl Player {
                 match wait {
                     _ if model.chat.exchanges <= mark.exchanges => Verdict::Wait(wait, None),
                     Wait::Holding { at } if now >= at + *hold => Verdict::Pass(format!(
-                        "exfil stayed at {total} for {} after the reply",
+                        "no exfil since the prompt, {} after the reply ({total} in all)",
                         secs(*hold)
                     )),
                     Wait::Holding { at } => Verdict::Wait(wait, Some(at + *hold)),
@@ -606,6 +623,7 @@ impl Player {
                     exchanges: model.chat.exchanges,
                     traced: model.chat.traced,
                     exfil: model.exfil.total(),
+                    at: model.now,
                 });
                 if !model.chat.focused {
                     out.input.push(action_key(model, Action::Chat));
@@ -788,12 +806,8 @@ impl Player {
             }
             Step::ExfilRise(_) | Step::ExfilUnchanged { .. } => {
                 let e = &model.exfil;
-                let base = self.prompt.map_or(0, |m| m.exfil);
-                let mut why = format!(
-                    "the exfil counter is at {} ({} at the prompt)",
-                    e.total(),
-                    base
-                );
+                let since = self.prompt.map_or(0, |m| m.exfil_since(model));
+                let mut why = format!("{since} exfil since the prompt ({} in all)", e.total());
                 if e.following.is_empty() {
                     why.push_str("; the attacker's log is not being read");
                 }
@@ -1311,7 +1325,10 @@ mod tests {
             }),
         );
         let poll = p.poll(&m, t0);
-        assert_eq!(poll.reports[0].detail, "exfil 0 → 1");
+        assert_eq!(
+            poll.reports[0].detail,
+            "exfil +1 since the prompt (1 in all)"
+        );
         assert!(p.outcome().unwrap().passed());
     }
 
@@ -1383,9 +1400,42 @@ mod tests {
         );
         let r = p.poll(&m, t0 + Duration::from_secs(1)).reports.remove(0);
         assert!(
-            !r.passed && r.detail.starts_with("the exfil counter rose 0 → 1"),
+            !r.passed
+                && r.detail
+                    .starts_with("the exfil counter rose by 1 since the prompt"),
             "{}",
             r.detail
+        );
+    }
+
+    #[test]
+    fn an_old_exfil_read_late_is_not_news() {
+        let mut m = model();
+        let t0 = Instant::now();
+        let s = story(
+            "[[beat]]\nname = \"send\"\nprompt = \"hello\"\n[[beat]]\nname = \"quiet\"\nexfil = \"unchanged\"\nhold = 1\n",
+        );
+        let mut p = Player::new(s, Mode::Rehearse, None, t0);
+        let poll = p.poll(&m, t0);
+        apply(&mut m, &poll);
+        p.poll(&m, t0);
+        // The follower reaches the last rehearsal's exfil only now: it happened an hour ago.
+        let old = chrono::Utc::now() - chrono::Duration::hours(1);
+        crate::app::update(
+            &mut m,
+            Msg::Exfil(ExfilMsg::Event {
+                at: old,
+                line: "EXFIL RECEIVED".into(),
+                pod: "p".into(),
+            }),
+        );
+        answer(&mut m, &["get_balance"], "ok");
+        p.poll(&m, t0);
+        let r = p.poll(&m, t0 + Duration::from_secs(1)).reports.remove(0);
+        assert!(r.passed, "{}", r.detail);
+        assert_eq!(
+            r.detail,
+            "no exfil since the prompt, 1 s after the reply (1 in all)"
         );
     }
 

@@ -183,11 +183,27 @@ fn rehearse_json_against_the_sim_passes_every_beat_and_leaves_act_1() {
     };
     assert!(named("ACT 2 shown").contains("currency-converter:1.0.0-rugpull"));
     assert!(named("trace shows get_profile").contains("get_profile"));
-    assert_eq!(named("exfil +1"), "exfil 0 → 1");
+    assert_eq!(named("exfil +1"), "exfil +1 since the prompt (1 in all)");
     assert!(named("IstioAuthZDeny firing with the converter's SPIFFE id").contains(PRINCIPAL));
     assert_eq!(v["reset"]["passed"], true, "{v:#}");
     assert_eq!(v["act"], "clean", "{v:#}");
     assert!(v["failed"].is_null() && v["signal"].is_null(), "{v:#}");
+
+    // Again, against the same world: the attacker's log holds the first run's exfil
+    // already, and that is not news to the second.
+    let again = rehearse(home.path(), &config, &[]);
+    let v = json(&again);
+    assert!(again.status.success(), "{v:#}");
+    let exfil = v["beats"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["name"] == "exfil +1"))
+        .and_then(|b| b["detail"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        exfil.starts_with("exfil +1 since the prompt ("),
+        "one new exfil, whatever the log held: {v:#}"
+    );
 
     // The world really is back at act 1, as `status` and kubectl read it.
     let s = status(home.path(), &config);

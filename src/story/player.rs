@@ -769,7 +769,18 @@ impl Player {
     /// Why a beat's state has not come, for its timeout message.
     fn why_not(&self, step: &Step, model: &Model) -> String {
         match step {
-            Step::Act(n) => format!("waiting for ACT {n}: {}", act_diagnosis(model)),
+            Step::Act(n) => {
+                let mut why = format!("waiting for ACT {n}: {}", act_diagnosis(model));
+                // The story starts at act 1: a stage left at another act needs a reset first.
+                let elsewhere = matches!(
+                    model.act.reading.state,
+                    ActState::Compromised | ActState::Defended
+                );
+                if *n == 1 && self.act_run.is_none() && elsewhere {
+                    why.push_str(" — reset the stage first (r, or `control-room act reset`)");
+                }
+                why
+            }
             Step::Press(_) => match &model.notice {
                 Some((n, _)) => format!("the act did not start: {n}"),
                 None => "the act did not start".into(),
@@ -1138,6 +1149,28 @@ mod tests {
         );
         assert!(r.detail.contains("currency-converter rollout stuck: currency-converter-abc-1 ImagePullBackOff (Back-off pulling image)"), "{}", r.detail);
         assert!(!p.outcome().unwrap().passed());
+    }
+
+    #[test]
+    fn a_stage_left_at_act_3_is_told_to_reset_first() {
+        let mut m = model();
+        set_tool(&mut m, RUGPULL, PodPhase::Running, &["default-deny"]);
+        let t0 = Instant::now();
+        let s = story("[[beat]]\nname = \"ACT 1 shown\"\nact = 1\ntimeout = 1\n");
+        let mut p = Player::new(s, Mode::Rehearse, None, t0);
+        p.poll(&m, t0);
+        let r = p.poll(&m, t0 + Duration::from_secs(1)).reports.remove(0);
+        assert!(
+            r.detail.contains("the header shows ACT 3 · defended"),
+            "{}",
+            r.detail
+        );
+        assert!(
+            r.detail
+                .ends_with("reset the stage first (r, or `control-room act reset`)"),
+            "{}",
+            r.detail
+        );
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct Poll {
     pub reports: Vec<BeatReport>,
 }
 
+/// How long the autopilot's `q` may take to be seen before it presses it again.
+const QUIT_AGAIN: Duration = Duration::from_secs(1);
+
 /// What the last prompt left behind, for the beats that read its exchange.
 #[derive(Debug, Clone, Copy)]
 struct PromptMark {
@@ -109,9 +112,10 @@ enum Phase {
         started: Instant,
         wait: Wait,
     },
-    /// The autopilot leaves: `q` (and `y` if it asks).
+    /// The autopilot leaves: `q` (and `y` if it asks), again each second while something
+    /// on screen (an overlay, a view) takes the `q` instead.
     Quit {
-        pressed: bool,
+        pressed: Option<Instant>,
     },
     Done,
 }
@@ -307,14 +311,17 @@ impl Player {
             }
             Phase::Reset { started, wait } => self.play_reset(wait, model, now, started, out),
             Phase::Quit { pressed } => {
-                if model.confirming_quit {
+                if model.quitting {
+                    self.phase = Phase::Done;
+                } else if model.confirming_quit {
                     out.input.push(key(KeyCode::Char('y'), KeyModifiers::NONE));
                     self.phase = Phase::Done;
-                } else if !pressed {
+                } else if pressed.is_none_or(|at| now >= at + QUIT_AGAIN) {
                     out.input.push(action_key(model, Action::Quit));
-                    self.phase = Phase::Quit { pressed: true };
-                } else if model.quitting {
-                    self.phase = Phase::Done;
+                    out.wake = earliest(out.wake, Some(now + QUIT_AGAIN));
+                    self.phase = Phase::Quit { pressed: Some(now) };
+                } else {
+                    out.wake = earliest(out.wake, pressed.map(|at| at + QUIT_AGAIN));
                 }
             }
             Phase::Done => {}
@@ -336,7 +343,7 @@ impl Player {
     fn after_story(&self, now: Instant) -> Phase {
         match self.mode {
             Mode::Autopilot if self.signal.is_some() => Phase::Done,
-            Mode::Autopilot => Phase::Quit { pressed: false },
+            Mode::Autopilot => Phase::Quit { pressed: None },
             Mode::Rehearse if self.story.reset.is_some() => Phase::Reset {
                 started: now,
                 wait: Wait::Start,
@@ -1602,5 +1609,26 @@ mod tests {
         assert_eq!(apply(&mut m, &poll), [crate::msg::Effect::Quit]);
         p.poll(&m, t0 + Duration::from_secs(3));
         assert!(p.outcome().unwrap().passed());
+    }
+
+    #[test]
+    fn the_autopilots_q_is_pressed_again_when_an_overlay_took_it() {
+        let mut m = model();
+        let t0 = Instant::now();
+        let mut p = Player::new(
+            story("[[beat]]\nname = \"clean\"\nact = 1\n"),
+            Mode::Autopilot,
+            None,
+            t0,
+        );
+        m.show_help = true;
+        let poll = p.poll(&m, t0);
+        assert!(apply(&mut m, &poll).is_empty(), "q closed the help");
+        assert!(!m.show_help);
+        assert!(p.poll(&m, t0).input.is_empty(), "not at once");
+        let poll = p.poll(&m, t0 + QUIT_AGAIN);
+        assert_eq!(apply(&mut m, &poll), [crate::msg::Effect::Quit]);
+        p.poll(&m, t0 + QUIT_AGAIN);
+        assert!(p.outcome().is_some());
     }
 }

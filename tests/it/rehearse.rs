@@ -422,3 +422,30 @@ fn autopilot_plays_the_story_in_the_tui_and_exits_0() {
     assert!(frame.contains("IstioAuthZDeny"), "{frame}");
     assert!(!tui.alternate_screen(), "the terminal is restored");
 }
+
+#[test]
+fn a_failing_autopilot_restores_the_terminal_and_names_the_beat() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let story = home.path().join("story.toml");
+    std::fs::write(
+        &story,
+        "[[beat]]\nname = \"ACT 1 shown\"\nact = 1\n\n[[beat]]\nname = \"an alert nobody raises\"\nalert = \"NoSuchAlert\"\ntimeout = 2\n",
+    )
+    .expect("story");
+    let story = story.display().to_string();
+    let mut tui = Tui::start(
+        home.path(),
+        &["--sim", "--autopilot", &story],
+        &[],
+        (100, 30),
+    );
+    let code = tui.wait(Duration::from_secs(120));
+    let screen = tui.screen();
+    assert_eq!(code, 1, "{screen}");
+    assert!(!tui.alternate_screen(), "the terminal is restored");
+    assert!(
+        screen.contains("autopilot failed at \"an alert nobody raises\" (story line 5)")
+            && screen.contains("NoSuchAlert is not firing"),
+        "{screen}"
+    );
+}

@@ -449,3 +449,58 @@ fn a_failing_autopilot_restores_the_terminal_and_names_the_beat() {
         "{screen}"
     );
 }
+
+#[test]
+fn act_2s_timeout_stops_the_stuck_upgrade_with_ctrl_c_and_still_resets() {
+    let Some(Stage {
+        kubectl,
+        home,
+        config: sim_config,
+        kubeconfig,
+        _sim,
+    }) = Stage::start()
+    else {
+        return;
+    };
+    // This time the script keeps waiting on its rollout (180 s): the beat's own timeout,
+    // shortened in a copy of the built-in story, is what ends the wait.
+    let config = home.path().join("broken.toml");
+    let sim_config = std::fs::read_to_string(&sim_config).expect("config");
+    std::fs::write(
+        &config,
+        format!(
+            "{sim_config}\n[acts]\nenv = {{ RUGPULL_IMAGE = \"currency-converter:does-not-exist\" }}\n"
+        ),
+    )
+    .expect("broken config");
+    let default = control_room::story::DEFAULT_STORY_TOML;
+    let original = "name = \"ACT 2 shown\"\nact = 2\ntimeout = 90\n";
+    assert!(
+        default.contains(original),
+        "the built-in story's ACT 2 beat"
+    );
+    let story = home.path().join("story.toml");
+    std::fs::write(
+        &story,
+        default.replace(original, "name = \"ACT 2 shown\"\nact = 2\ntimeout = 15\n"),
+    )
+    .expect("story");
+    let story = story.display().to_string();
+
+    let out = rehearse(home.path(), &config, &["--story", &story]);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(v["failed"]["name"], "ACT 2 shown", "{v:#}");
+    let why = v["failed"]["detail"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("timed out after 15 s — waiting for ACT 2: the header shows rolling out…")
+            && why.contains("currency-converter rollout stuck: currency-converter-")
+            && why.contains("ImagePullBackOff"),
+        "{why}"
+    );
+    assert_eq!(v["reset"]["passed"], true, "{v:#}");
+    assert_eq!(
+        converter_image(&kubectl, &kubeconfig, home.path()),
+        "currency-converter:1.0.0"
+    );
+}

@@ -986,6 +986,17 @@ pub fn act_diagnosis(model: &Model) -> String {
         why.push_str(&format!(", tool image {image}"));
     }
     let tool = &model.demo.tool;
+    for c in model.clusters.iter().filter(|c| c.name == tool.cluster) {
+        if let crate::model::Reachability::Unreachable { error, .. } = &c.reach {
+            why.push_str(&format!(
+                "; {} is unreachable: {}",
+                c.name,
+                clip(error, 200)
+            ));
+        } else if let Some(e) = c.last_error.as_ref().filter(|_| !c.pods_synced) {
+            why.push_str(&format!("; {}: {}", c.name, clip(e, 200)));
+        }
+    }
     let stuck: Vec<String> = model
         .clusters
         .iter()

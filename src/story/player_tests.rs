@@ -611,3 +611,35 @@ fn the_autopilots_q_is_pressed_again_when_an_overlay_took_it() {
     p.poll(&m, t0 + QUIT_AGAIN);
     assert!(p.outcome().is_some());
 }
+
+#[test]
+fn an_unreachable_tool_cluster_is_said() {
+    let clusters = vec![("vendor".to_string(), "kind-trustusbank-vendor".to_string())];
+    let mut m = Model::new(WorldMode::Live, clusters, crate::sources::clock::now());
+    let at = m.now;
+    crate::app::update(
+        &mut m,
+        Msg::Cluster(
+            0,
+            crate::msg::ClusterMsg::Unreachable {
+                at,
+                error: "connection refused".into(),
+            },
+        ),
+    );
+    let t0 = Instant::now();
+    let mut p = Player::new(
+        story("[[beat]]\nname = \"a\"\nact = 1\ntimeout = 1\n"),
+        Mode::Rehearse,
+        None,
+        t0,
+    );
+    p.poll(&m, t0);
+    let r = p.poll(&m, t0 + Duration::from_secs(1)).reports.remove(0);
+    assert!(
+        r.detail
+            .ends_with("; vendor is unreachable: connection refused"),
+        "{}",
+        r.detail
+    );
+}

@@ -478,7 +478,7 @@ impl Player {
                         "{name} firing{}",
                         a.labels
                             .get("source_principal")
-                            .map(|p| format!(" from {p}"))
+                            .map(|p| format!(" from {}", clip(p, 200)))
                             .unwrap_or_default()
                     )),
                     None => Verdict::Wait(wait, None),
@@ -803,7 +803,7 @@ impl Player {
                         f.name,
                         f.last_error
                             .as_ref()
-                            .map(|(_, e)| format!(": {e}"))
+                            .map(|(_, e)| format!(": {}", clip(e, 200)))
                             .unwrap_or_default()
                     ),
                     _ if model.chat.pending => {
@@ -830,7 +830,7 @@ impl Player {
                     why.push_str("; the attacker's log is not being read");
                 }
                 if let Some(t) = &e.trouble {
-                    why.push_str(&format!(": {t}"));
+                    why.push_str(&format!(": {}", clip(t, 200)));
                 }
                 why
             }
@@ -847,13 +847,13 @@ impl Player {
                 } else {
                     format!(
                         "{name} is not firing (with those labels); active: {}",
-                        active.join(", ")
+                        clip(&active.join(", "), 300)
                     )
                 };
                 if a.prometheus.describe.is_none() {
                     why.push_str("; no Prometheus is configured");
                 } else if let Some((_, e)) = &a.prometheus.error {
-                    why.push_str(&format!("; Prometheus: {e}"));
+                    why.push_str(&format!("; Prometheus: {}", clip(e, 200)));
                 }
                 why
             }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::cli::{SimProcess, start_sim};
+use crate::cli::{SimProcess, sim_said, start_sim};
 use crate::support::pty::Tui;
 use crate::support::{command, tools};
 
@@ -159,8 +159,9 @@ fn rehearse_json_against_the_sim_passes_every_beat_and_leaves_act_1() {
     let v = json(&out);
     assert!(
         out.status.success(),
-        "{v:#}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "{v:#}\nstderr: {}\nthe simulator said: {}",
+        String::from_utf8_lossy(&out.stderr),
+        sim_said(home.path())
     );
     assert_eq!(v["passed"], true, "{v:#}");
     assert_eq!(v["mode"], "sim", "{v:#}");
@@ -243,9 +244,19 @@ fn with_the_vendors_release_broken_the_rehearsal_fails_at_act_2_and_says_why() {
     let out = rehearse(home.path(), &config, &[]);
     let v = json(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{v:#}\nstderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{v:#}\nstderr: {stderr}\nthe simulator said: {}",
+        sim_said(home.path())
+    );
     assert_eq!(v["passed"], false);
-    assert_eq!(v["failed"]["name"], "ACT 2 shown", "{v:#}");
+    assert_eq!(
+        v["failed"]["name"],
+        "ACT 2 shown",
+        "{v:#}\nthe simulator said: {}",
+        sim_said(home.path())
+    );
     let why = v["failed"]["detail"].as_str().unwrap_or_default();
     for part in [
         "upgrade-banking-app.sh ended exit 1",
@@ -312,7 +323,12 @@ fn sigterm_mid_story_still_resets_to_act_1() {
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("no \"ACT 2 shown\" line; printed:\n{seen}"));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no \"ACT 2 shown\" line; printed:\n{seen}\nthe simulator said: {}",
+                    sim_said(home.path())
+                )
+            });
         seen.push_str(&line);
         seen.push('\n');
         if line.contains("✓ ACT 2 shown") {
@@ -490,7 +506,12 @@ fn act_2s_timeout_stops_the_stuck_upgrade_with_ctrl_c_and_still_resets() {
     let out = rehearse(home.path(), &config, &["--story", &story]);
     let v = json(&out);
     assert_eq!(out.status.code(), Some(1), "{v:#}");
-    assert_eq!(v["failed"]["name"], "ACT 2 shown", "{v:#}");
+    assert_eq!(
+        v["failed"]["name"],
+        "ACT 2 shown",
+        "{v:#}\nthe simulator said: {}",
+        sim_said(home.path())
+    );
     let why = v["failed"]["detail"].as_str().unwrap_or_default();
     assert!(
         why.starts_with("timed out after 15 s — waiting for ACT 2: the header shows rolling out…")

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use control_room::app::world::{Choice, World};
+use control_room::app::world::{Choice, Opening, World};
 use control_room::app::{self, RuntimeOptions};
 use control_room::cli;
 use control_room::config::{self, Config, Theme};
@@ -64,9 +64,15 @@ impl Common {
     /// A signal while the world opens (the simulator starting) ends the program at once,
     /// with the world's own clean-up: the runtime's signal source only takes over after.
     async fn open_world(&self, config: &Config) -> anyhow::Result<World> {
+        let opening = World::decide(config, self.kubeconfig.as_deref(), self.choice())?;
+        self.open_decided(config, opening).await
+    }
+
+    /// [`Common::open_world`] once live-or-simulated is decided (the TUI draws in between).
+    async fn open_decided(&self, config: &Config, opening: Opening) -> anyhow::Result<World> {
         let ending = control_room::sources::signals::Ending::catch()?;
         tokio::select! {
-            world = World::open(config, self.kubeconfig.as_deref(), self.choice()) => world,
+            world = World::open_decided(config, opening) => world,
             n = ending.first() => Err(anyhow::Error::new(Interrupted(n))),
         }
     }
@@ -275,7 +281,12 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
                 Some(file) => Some(control_room::story::Story::load(file.as_deref())?),
                 None => None,
             };
-            let world = cli.common.open_world(&config).await?;
+            let opening = World::decide(
+                &config,
+                cli.common.kubeconfig.as_deref(),
+                cli.common.choice(),
+            )?;
+            let provisional = opening.provisional(&config);
             let options = RuntimeOptions {
                 log_path,
                 no_confirm: cli.no_confirm,
@@ -283,7 +294,8 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
                 autopilot,
                 ..RuntimeOptions::default()
             };
-            app::tui::run(world, &config, &theme, options).await
+            let open = cli.common.open_decided(&config, opening);
+            app::tui::run(provisional, open, &config, &theme, options).await
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod forward;
 pub mod logs;
 pub mod problems;
+pub mod rehearse;
 pub mod sim;
 pub mod status;
 

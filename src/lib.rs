@@ -17,5 +17,6 @@ pub mod model;
 pub mod msg;
 pub mod record;
 pub mod sources;
+pub mod story;
 pub mod text;
 pub mod ui;

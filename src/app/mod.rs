@@ -5,6 +5,7 @@
 //! ([`tui`]), the headless commands (`crate::cli`) and the tests alike.
 
 pub mod alerting;
+pub mod autopilot;
 pub mod effects;
 pub mod forwards;
 pub mod runtime;
@@ -40,7 +41,10 @@ pub struct App {
     rx: mpsc::Receiver<Msg>,
     effects: Box<dyn EffectRunner>,
     quit: bool,
-    observer: Option<Box<dyn FrameObserver>>,
+    /// Shown the model after every batch ([`App::observe`]).
+    observer: Option<Observer>,
+    /// Told about every frame ([`App::observe_frames`]).
+    frame_observer: Option<Box<dyn FrameObserver>>,
 }
 
 /// Told about every frame the app draws (the `--record` recorder): before it, and after it
@@ -49,6 +53,10 @@ pub trait FrameObserver: Send {
     fn before_frame(&mut self, model: &Model);
     fn after_frame(&mut self, model: &Model) -> Vec<Msg>;
 }
+
+/// Reads the model after every batch of messages: the autopilot, which presses keys by
+/// sending them back through the channel like the terminal does.
+pub type Observer = Box<dyn FnMut(&Model) + Send>;
 
 /// What one `pump` did.
 #[derive(Debug, Default)]
@@ -72,12 +80,18 @@ impl App {
             effects,
             quit: false,
             observer: None,
+            frame_observer: None,
         }
+    }
+
+    /// From now on `observer` sees the model after every batch that changed something.
+    pub fn observe(&mut self, observer: Observer) {
+        self.observer = Some(observer);
     }
 
     /// Tell `observer` about every frame from now on.
     pub fn observe_frames(&mut self, observer: Box<dyn FrameObserver>) {
-        self.observer = Some(observer);
+        self.frame_observer = Some(observer);
     }
 
     pub fn should_quit(&self) -> bool {
@@ -115,6 +129,9 @@ impl App {
                     break;
                 }
             }
+        }
+        if let Some(observer) = self.observer.as_mut() {
+            observer(&self.model);
         }
         out
     }
@@ -173,15 +190,15 @@ impl App {
     where
         B::Error: Send + Sync + 'static,
     {
-        if let Some(observer) = self.observer.as_mut() {
+        if let Some(observer) = self.frame_observer.as_mut() {
             observer.before_frame(&self.model);
         }
         terminal.draw(|f| crate::ui::draw(f, &self.model, theme))?;
-        if let Some(mut observer) = self.observer.take() {
+        if let Some(mut observer) = self.frame_observer.take() {
             for msg in observer.after_frame(&self.model) {
                 self.apply_now(msg);
             }
-            self.observer = Some(observer);
+            self.frame_observer = Some(observer);
         }
         let rows = crate::ui::layout::page_rows(&self.model);
         if rows != self.model.page_rows {

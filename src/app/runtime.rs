@@ -165,6 +165,8 @@ pub struct RuntimeOptions {
     pub saved_logs: Option<std::path::PathBuf>,
     /// `--record FILE.cast`: the screen as an asciicast v2 recording.
     pub record: Option<std::path::PathBuf>,
+    /// `--autopilot`: the story the TUI plays by itself.
+    pub autopilot: Option<crate::story::Story>,
 }
 
 /// Everything running for one app: the world, the sources' tasks and a sender for more.

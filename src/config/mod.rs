@@ -12,6 +12,7 @@ mod style;
 mod theme;
 
 pub use error::{ConfigError, Position, ThemeError};
+pub(crate) use error::{decode_utf8, describe_toml_error};
 pub use keys::{Action, Key, Keymap, KeymapError};
 pub use notes::{ActNotes, Beat, BeatDone, DEFAULT_NOTES_TOML, Notes, NotesAct, NotesError};
 pub use paths::{default_config_path, log_file_path, state_dir, user_themes_dir};

@@ -24,6 +24,7 @@ mod logs;
 mod notes;
 mod panes;
 mod record;
+mod rehearse;
 mod snapshots;
 mod support;
 mod triage;

@@ -276,3 +276,44 @@ fn an_unwritable_recording_is_refused_at_start() {
     }
     assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep");
 }
+
+/// The unattended screencast: `--autopilot --record` plays the story, exits 0, and the
+/// file holds the acts' markers and ends on the defended screen with the deny alert.
+#[test]
+fn an_autopilot_run_records_the_whole_story() {
+    if tools::require("kubectl").is_none() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("home");
+    let cast = home.path().join("x.cast");
+    let cast_arg = cast.display().to_string();
+    let mut tui = Tui::start(
+        home.path(),
+        &["--sim", "--autopilot", "--record", &cast_arg],
+        &[("SHELL", "/bin/sh")],
+        SIZE,
+    );
+    assert_eq!(tui.wait(Duration::from_secs(300)), 0, "{}", tui.screen());
+    let recorded = read_cast(&cast);
+    recorded.assert_valid(SIZE);
+    let markers = recorded.markers();
+    let at = |label: &str| {
+        markers
+            .iter()
+            .position(|m| *m == label)
+            .unwrap_or_else(|| panic!("a marker {label:?} in {markers:?}"))
+    };
+    assert!(
+        at("ACT 1 · clean") < at("ACT 2 · compromised")
+            && at("ACT 2 · compromised") < at("ACT 3 · defended"),
+        "{markers:?}"
+    );
+    assert!(
+        markers.contains(&"alert firing: IstioAuthZDeny"),
+        "{markers:?}"
+    );
+    let screen = recorded.final_screen();
+    assert!(screen.contains("ACT 3 · defended"), "{screen}");
+    assert!(screen.contains("IstioAuthZDeny"), "{screen}");
+    asciinema_accepts(&cast, SIZE, "IstioAuthZDeny");
+}

@@ -12,10 +12,12 @@ mod agentregistry;
 mod agents;
 mod attacker;
 mod chatbot;
+mod collector;
 mod common;
 pub mod loggen;
 mod malware;
 mod pages;
+pub(crate) mod peering;
 pub mod policy;
 mod prometheus;
 mod telemetry;
@@ -119,6 +121,7 @@ impl Services {
             .into_iter()
             .collect();
         tasks.push(prometheus::spawn_scrape_loop(self));
+        tasks.push(peering::spawn(self));
         tasks
     }
 
@@ -139,6 +142,20 @@ impl Services {
 
     pub fn mesh_telemetry(&self) -> &MeshTelemetry {
         &self.mesh
+    }
+
+    /// What reaches bank's Prometheus of the ztunnels' counters now: each cluster's share as
+    /// its telemetry collector exports it, through bank's telemetry gateway (M11).
+    pub fn exported_samples(&self) -> Vec<MetricSample> {
+        if !self.store("bank").is_some_and(collector::gateway_up) {
+            return Vec::new();
+        }
+        let exporters: Vec<(String, Option<collector::Exporter>)> = self
+            .stores
+            .iter()
+            .map(|(_, store)| (store.cluster().to_string(), collector::exporter(store)))
+            .collect();
+        collector::exported(self.mesh.samples(Scope::All), &exporters)
     }
 
     /// Port-forward connections open right now, so tests can see closed ones cleaned up.

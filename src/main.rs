@@ -100,6 +100,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The preflight checks of the walkthrough's pitfalls; exits 1 when any check fails
+    /// (warn and unknown are printed but exit 0). Fixes are printed, never run.
+    Doctor {
+        /// Print JSON: [{id, title, result, cluster, clusters, evidence, fix}].
+        #[arg(long)]
+        json: bool,
+    },
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -218,6 +225,10 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
         Some(Command::Problems { json }) => {
             let world = cli.common.open_world(&config).await?;
             cli::problems::run(world, &config, json).await
+        }
+        Some(Command::Doctor { json }) => {
+            let world = cli.common.open_world(&config).await?;
+            cli::doctor::run(world, &config, json).await
         }
         Some(Command::Act { ref act }) => {
             let kind = ActKind::from_key(act).with_context(|| format!("unknown act {act:?}"))?;

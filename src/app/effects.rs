@@ -59,11 +59,17 @@ pub struct LiveEffects {
     clusters: Option<ClientPool>,
     /// The detail/events view's reader; aborted when the view closes.
     inspect: Option<tokio::task::JoinHandle<()>>,
+    /// What the preflight doctor reads with, and its run under way (one at a time).
+    doctor: Option<crate::sources::doctor::DoctorSetup>,
+    doctor_run: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for LiveEffects {
     fn drop(&mut self) {
         if let Some(task) = self.inspect.take() {
+            task.abort();
+        }
+        if let Some(task) = self.doctor_run.take() {
             task.abort();
         }
     }
@@ -80,6 +86,8 @@ impl LiveEffects {
             browser: Browser::System,
             clusters: None,
             inspect: None,
+            doctor: None,
+            doctor_run: None,
         }
     }
 
@@ -87,6 +95,28 @@ impl LiveEffects {
     pub fn with_clusters(mut self, pool: ClientPool) -> LiveEffects {
         self.clusters = Some(pool);
         self
+    }
+
+    pub fn with_doctor(mut self, setup: crate::sources::doctor::DoctorSetup) -> LiveEffects {
+        self.doctor = Some(setup);
+        self
+    }
+
+    /// Starts a doctor run; a run still going is replaced (its results carry the old number
+    /// and are ignored).
+    fn run_doctor(&mut self, run: u64) -> Vec<Msg> {
+        let Some(setup) = self.doctor.clone() else {
+            return vec![Msg::Notice("the doctor is not available here".into())];
+        };
+        if let Some(task) = self.doctor_run.take() {
+            task.abort();
+        }
+        self.doctor_run = Some(tokio::spawn(crate::sources::doctor::run(
+            setup,
+            run,
+            self.tx.clone(),
+        )));
+        Vec::new()
     }
 
     fn inspect(&mut self, id: u64, target: &crate::msg::InspectTarget) -> Vec<Msg> {
@@ -249,6 +279,7 @@ impl EffectRunner for LiveEffects {
                 Vec::new()
             }
             Effect::RunAct(kind) => self.run_act(*kind),
+            Effect::RunDoctor(run) => self.run_doctor(*run),
             Effect::CancelAct => {
                 if let Some(run) = self.running_act.as_mut() {
                     run.cancel();

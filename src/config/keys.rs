@@ -39,6 +39,7 @@ pub enum Action {
     Problems,
     Timeline,
     Images,
+    Doctor,
     DeletePod,
     Help,
     Quit,
@@ -46,7 +47,7 @@ pub enum Action {
 
 impl Action {
     /// In the order the help overlay lists them.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::ActReset,
         Action::ActUpgrade,
         Action::ActPoliciesOn,
@@ -72,6 +73,7 @@ impl Action {
         Action::Problems,
         Action::Timeline,
         Action::Images,
+        Action::Doctor,
         Action::DeletePod,
         Action::Help,
         Action::Quit,
@@ -105,6 +107,7 @@ impl Action {
             Action::Problems => "problems",
             Action::Timeline => "timeline",
             Action::Images => "images",
+            Action::Doctor => "doctor",
             Action::DeletePod => "delete_pod",
             Action::Help => "help",
             Action::Quit => "quit",
@@ -143,6 +146,7 @@ impl Action {
             Action::Problems => "problems in every cluster (Enter opens one)",
             Action::Timeline => "every cluster's events, merged by time",
             Action::Images => "every workload's images, cluster by cluster",
+            Action::Doctor => "preflight doctor: every pitfall checked (Enter evidence, y copy fix)",
             Action::DeletePod => "delete the selected pod (asks y/Enter)",
             Action::Help => "this help (Esc closes)",
             Action::Quit => "quit (asks while an act runs)",
@@ -176,6 +180,7 @@ impl Action {
             Action::Problems => &["!"],
             Action::Timeline => &["E"],
             Action::Images => &["I"],
+            Action::Doctor => &["D"],
             Action::DeletePod => &["Ctrl+D"],
             Action::Help => &["?"],
             Action::Quit => &["q"],
@@ -449,7 +454,7 @@ impl Keymap {
     pub fn summary(&self) -> String {
         let k = |a| self.first(a);
         format!(
-            "{}/{}/{} acts 1-3 · {} chat · {} trace · {} mask · 1-9 focus · {} next · {}/{} select · {} zoom · {} act log · {} links · {} describe · {} logs · {} events · {} copy kubectl · {} filter · {} problems · {} timeline · {} images · {} delete pod · {} help · {} quit",
+            "{}/{}/{} acts 1-3 · {} chat · {} trace · {} mask · 1-9 focus · {} next · {}/{} select · {} zoom · {} act log · {} links · {} describe · {} logs · {} events · {} copy kubectl · {} filter · {} problems · {} timeline · {} images · {} doctor · {} delete pod · {} help · {} quit",
             k(Action::ActReset),
             k(Action::ActUpgrade),
             k(Action::ActPoliciesOn),
@@ -470,6 +475,7 @@ impl Keymap {
             k(Action::Problems),
             k(Action::Timeline),
             k(Action::Images),
+            k(Action::Doctor),
             k(Action::DeletePod),
             k(Action::Help),
             k(Action::Quit),

@@ -6,6 +6,7 @@ pub mod act;
 pub mod alerts;
 pub mod chat;
 pub mod cluster;
+pub mod doctor;
 pub mod exfil;
 pub mod filter;
 pub mod forward;
@@ -59,6 +60,8 @@ pub enum View {
     Timeline,
     /// `I`: every workload's images, cluster by cluster.
     Images,
+    /// `D`: the preflight doctor's checks.
+    Doctor,
 }
 
 /// Everything the UI draws from.
@@ -130,6 +133,8 @@ pub struct Model {
     pub links_selected: usize,
     /// A short message for the footer, and when it was set.
     pub notice: Option<(String, DateTime<FixedOffset>)>,
+    /// The preflight doctor's latest results (`D`, the header badge).
+    pub doctor: doctor::DoctorModel,
 }
 
 impl Model {
@@ -193,6 +198,7 @@ impl Model {
             forwards: Vec::new(),
             show_links: false,
             links_selected: 0,
+            doctor: doctor::DoctorModel::default(),
         };
         model.set_demo(DemoConfig::default());
         model

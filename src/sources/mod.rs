@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod backoff;
 pub mod clients;
 pub mod clock;
+pub mod doctor;
 pub mod cluster;
 pub mod exfil;
 pub mod exposition;

@@ -6,6 +6,7 @@ mod alerts;
 mod chat;
 mod cluster;
 mod detail;
+pub mod doctor;
 mod exfil;
 mod format;
 mod header;
@@ -68,6 +69,7 @@ fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, them
         View::Timeline => timeline::draw(frame, areas.body, model, theme),
         View::Images => images::draw(frame, areas.body, model, theme),
         View::Logs => cluster::draw_body(frame, areas, model, theme),
+        View::Doctor => doctor::draw(frame, areas.body, model, theme),
     }
 }
 
@@ -89,6 +91,7 @@ pub fn view_line_count(model: &Model) -> usize {
         // Less the header row.
         View::Timeline => timeline::merged(model).len(),
         View::Images => images::lines(model).len() + 1,
+        View::Doctor => model.doctor.results.len(),
         View::Panes | View::Logs => 0,
     }
 }

@@ -207,7 +207,79 @@ pub(super) fn on_inspect(model: &mut Model, msg: InspectMsg) {
 
 /// Keys a view takes before the main screen's: scrolling it, and leaving it. `None` lets the
 /// key through to the main screen (acts, chat, help, the other views).
+/// A doctor run, unless one is under way (its results are coming).
+pub(super) fn start_doctor(model: &mut Model) -> Vec<Effect> {
+    if !model.doctor.enabled || model.doctor.running {
+        return Vec::new();
+    }
+    let run = model.doctor.start(model.now);
+    vec![Effect::RunDoctor(run)]
+}
+
+/// `D`: the doctor view, and a fresh run of every check.
+pub(super) fn open_doctor(model: &mut Model) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if model.view != View::Doctor {
+        effects = toggle_view(model, View::Doctor);
+        model.doctor.detail = false;
+    }
+    if !model.doctor.enabled {
+        notice(model, "the doctor cannot read the clusters here");
+    }
+    effects.extend(start_doctor(model));
+    effects
+}
+
+/// Keys of the doctor view: move, Enter for the evidence and fix, `y` copies the fix, `D`
+/// runs again, Esc closes the detail, then the view.
+fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
+    if key.code == KeyCode::Esc {
+        if model.doctor.detail {
+            model.doctor.detail = false;
+            return Vec::new();
+        }
+        return close_view(model);
+    }
+    let Some(action) = model.keys.action(key) else {
+        return Vec::new();
+    };
+    let count = model.doctor.results.len();
+    let d = &mut model.doctor;
+    match action {
+        Action::Quit if d.detail => d.detail = false,
+        Action::Quit => return close_view(model),
+        Action::Down if count > 0 => d.selected = (d.selected + 1).min(count - 1),
+        Action::Up => d.selected = d.selected.saturating_sub(1),
+        Action::Top => d.selected = 0,
+        Action::Bottom => d.selected = count.saturating_sub(1),
+        Action::PageDown if count > 0 => d.selected = (d.selected + model.page_rows).min(count - 1),
+        Action::PageUp => d.selected = d.selected.saturating_sub(model.page_rows),
+        Action::Detail => d.detail = !d.detail,
+        Action::Doctor => return start_doctor(model),
+        Action::CopyCommand => {
+            let Some(r) = model.doctor.selected_result() else {
+                notice(model, "no check selected");
+                return Vec::new();
+            };
+            if r.fix.is_empty() {
+                let text = format!("{} on {}: nothing to fix", r.id, r.cluster);
+                notice(model, text);
+                return Vec::new();
+            }
+            let fix = r.fix.join("\n");
+            let text = format!("copied the fix for {} on {}", r.id, r.cluster);
+            notice(model, text);
+            return vec![Effect::CopyToClipboard(fix)];
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
 pub(super) fn on_view_key(model: &mut Model, key: &KeyEvent) -> Option<Vec<Effect>> {
+    if model.view == View::Doctor {
+        return Some(on_doctor_key(model, key));
+    }
     if key.code == KeyCode::Esc {
         return Some(close_view(model));
     }
@@ -264,7 +336,7 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
             model,
             "get deployments,daemonsets -A -o wide",
         )),
-        View::Logs => Err("nothing to copy here".to_string()),
+        View::Logs | View::Doctor => Err("nothing to copy here".to_string()),
     };
     match command {
         Ok(command) => {

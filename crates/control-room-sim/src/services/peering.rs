@@ -379,6 +379,10 @@ enum Work {
     },
     /// A consumer's istiod restarted, or its peer Gateways moved: rewrite everything.
     Resync(&'static ClusterSpec),
+    /// A cluster's node addresses changed (a Docker restart): its east-west Gateway's status
+    /// follows, as the gateway controller reports where the NodePorts answer now. The peers'
+    /// Gateways pointing at the old address are their owners' to fix.
+    Nodes(&'static ClusterSpec),
 }
 
 fn label_changed(prev: Option<&Value>, now: Option<&Value>) -> bool {
@@ -417,7 +421,64 @@ fn do_work(services: &Services, work: Work) {
                 apply(cs, &wanted(services, consumer), &|_, _| true, true);
             }
         }
+        Work::Nodes(cluster) => {
+            if let Some(store) = services.store(cluster.short) {
+                eastwest_follows_nodes(store);
+            }
+        }
     }
+}
+
+/// The east-west Gateway's `status.addresses`: its cluster's first worker's InternalIP now.
+fn eastwest_follows_nodes(store: &ClusterStore) {
+    let (mut nodes, _) = store.list("v1", "Node", None);
+    nodes.sort_by(|a, b| text(a, "/metadata/name").cmp(text(b, "/metadata/name")));
+    let worker = nodes
+        .iter()
+        .filter(|n| {
+            n.pointer("/metadata/labels/node-role.kubernetes.io~1control-plane")
+                .is_none()
+        })
+        .chain(nodes.iter())
+        .find_map(|n| {
+            n.pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .and_then(|a| {
+                    a.iter()
+                        .find(|x| x.get("type").and_then(Value::as_str) == Some("InternalIP"))
+                })
+                .and_then(|x| x.get("address").and_then(Value::as_str))
+                .map(str::to_string)
+        });
+    let Some(address) = worker else { return };
+    let Some(mut gw) = store.get(
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some("istio-eastwest"),
+        "istio-eastwest",
+    ) else {
+        return;
+    };
+    let want = json!([{"type": "IPAddress", "value": address}]);
+    if gw.pointer("/status/addresses") == Some(&want) {
+        return;
+    }
+    if let Some(status) = gw.get_mut("status").and_then(Value::as_object_mut) {
+        status.insert("addresses".into(), want);
+    } else {
+        gw["status"] = json!({"addresses": want});
+    }
+    if let Some(meta) = gw.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+    }
+    if let Err(e) = store.update(gw) {
+        tracing::debug!(%e, "istiod could not move the east-west gateway's address");
+    }
+}
+
+fn addresses_changed(prev: Option<&Value>, now: Option<&Value>) -> bool {
+    let a = |v: Option<&Value>| v.and_then(|v| v.pointer("/status/addresses")).cloned();
+    a(prev) != a(now)
 }
 
 /// Follow the three clusters' writes and keep the generated entries in step, until the
@@ -485,6 +546,7 @@ fn collect_work(
             let relevant = matches!(
                 (api_version, kind, ns),
                 ("v1", "Service", _)
+                    | ("v1", "Node", _)
                     | ("apps/v1", "Deployment", "istio-system")
                     | ("gateway.networking.k8s.io/v1", "Gateway", "istio-eastwest")
             );
@@ -508,6 +570,9 @@ fn collect_work(
                     if name == "istiod" && template_changed(prev.as_ref(), now.as_ref()) =>
                 {
                     work.push(Work::Resync(cluster));
+                }
+                "Node" if addresses_changed(prev.as_ref(), now.as_ref()) => {
+                    work.push(Work::Nodes(cluster));
                 }
                 "Gateway"
                     if name.starts_with("peer-") && spec_changed(prev.as_ref(), now.as_ref()) =>

@@ -22,27 +22,30 @@ pub fn role(v: Verdict) -> Role {
     }
 }
 
-/// `doctor ✓`, `doctor 2 ✗` …: the header badge, `None` when the doctor cannot run here.
-pub fn badge(d: &DoctorModel) -> Option<(String, Role)> {
+/// `doctor ✓`, `doctor 2 ✗` …: the header badge (`D2✗` on a narrow screen), `None` when
+/// the doctor cannot run here.
+pub fn badge(d: &DoctorModel, key: &str, wide: bool) -> Option<(String, Role)> {
     if !d.enabled {
         return None;
     }
+    let name = if wide { "doctor " } else { key };
     if d.results.is_empty() {
-        return Some((" doctor … ".into(), Role::Muted));
+        return Some((format!(" {name}… "), Role::Muted));
     }
     let (fail, unknown, warn) = (
         d.count(Verdict::Fail),
         d.count(Verdict::Unknown),
         d.count(Verdict::Warn),
     );
+    let gap = if wide { " " } else { "" };
     Some(if fail > 0 {
-        (format!(" doctor {fail} ✗ "), Role::Danger)
+        (format!(" {name}{fail}{gap}✗ "), Role::Danger)
     } else if unknown > 0 {
-        (format!(" doctor {unknown} ? "), Role::Warn)
+        (format!(" {name}{unknown}{gap}? "), Role::Warn)
     } else if warn > 0 {
-        (format!(" doctor {warn} ! "), Role::Warn)
+        (format!(" {name}{warn}{gap}! "), Role::Warn)
     } else {
-        (" doctor ✓ ".into(), Role::Ok)
+        (format!(" {name}✓ "), Role::Ok)
     })
 }
 
@@ -136,7 +139,10 @@ fn draw_list(frame: &mut Frame, area: Rect, d: &DoctorModel, theme: &Theme) {
             Span::styled(pad(&inert(&r.cluster), cluster_w), theme.style(Role::Accent)),
         ];
         if title_w > 0 {
-            spans.push(Span::styled(pad(r.title, title_w), theme.style(Role::Muted)));
+            spans.push(Span::styled(
+                pad(&fit(r.title, title_w - 1, false), title_w),
+                theme.style(Role::Muted),
+            ));
         }
         spans.push(Span::styled(fit(&gist(r), gist_w, false), theme.style(Role::Text)));
         if i == selected {

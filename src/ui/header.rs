@@ -28,7 +28,8 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     // The problem badge and the clock stay whole; the left side gives way on a narrow screen.
     let (badge_text, badge_role) = problem_badge(model, area.width >= 100);
     let mut right = Vec::new();
-    if let Some((text, role)) = super::doctor::badge(&model.doctor) {
+    let doctor_key = model.keys.first(Action::Doctor);
+    if let Some((text, role)) = super::doctor::badge(&model.doctor, &doctor_key, area.width >= 100) {
         right.push(Span::styled(text, theme.style(role)));
     }
     right.extend([

@@ -487,3 +487,47 @@ async fn a_hanging_cluster_leaves_its_checks_unknown_within_ten_seconds() {
         assert_eq!(row(&rows, id, "edge")["result"], "unknown", "{id} on edge");
     }
 }
+
+/// The header badge in the real app: `doctor ✓` on a fresh world, `doctor 1 ✗` once the
+/// license is deleted and `D` pressed, `doctor ✓` again after the fix — found by the
+/// minute's re-run, without a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_badge_follows_a_break_and_its_fix() {
+    use control_room::msg::Msg;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{Api, DeleteParams, PostParams};
+
+    let (dir, sim) = crate::support::start().await;
+    let vendor = crate::support::client(&sim, "vendor").await;
+    let config = crate::support::config_in(dir.path());
+    let mut h = crate::support::Harness::on_sim(sim, &config).await;
+    let first = |s: &str| s.lines().next().unwrap_or("").to_string();
+    h.key('D').await;
+    h.until(Duration::from_secs(20), "doctor ✓", |m, s| m.doctor.done() && first(s).contains("doctor ✓"))
+        .await;
+    let secrets: Api<Secret> = Api::namespaced(vendor, "istio-system");
+    let kept = secrets.get("solo-istio-license").await.expect("the license");
+    secrets
+        .delete("solo-istio-license", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    h.key('D').await;
+    let screen = h
+        .until(Duration::from_secs(20), "doctor 1 ✗", |m, s| m.doctor.done() && first(s).contains("doctor 1 ✗"))
+        .await;
+    assert!(screen.contains("license"), "the doctor view lists it:\n{screen}");
+    let mut again = Secret {
+        data: kept.data.clone(),
+        type_: kept.type_.clone(),
+        ..Secret::default()
+    };
+    again.metadata.name = Some("solo-istio-license".into());
+    secrets.create(&PostParams::default(), &again).await.expect("restored");
+    // A minute later the doctor runs by itself.
+    let later = control_room::sources::clock::now() + chrono::Duration::seconds(61);
+    h.app.apply_now(Msg::Tick(later));
+    assert!(h.app.model.doctor.running, "the minute's re-run started");
+    h.until(Duration::from_secs(20), "doctor ✓ again", |m, s| m.doctor.done() && first(s).contains("doctor ✓"))
+        .await;
+    h.shutdown().await;
+}

@@ -4,16 +4,24 @@
 //! - against `control-room sim --pods-per-cluster 10000`: RSS of the TUI process (≤ 150 MB)
 //!   and the time until all 30,000 pods are shown, next to the time a plain paginated
 //!   LIST of the same pods takes;
-//! - CPU over 10 s idle (≈ 0) and under `--churn 300`.
+//! - CPU over 10 s idle (≈ 0) and under `--churn 300`;
+//! - in a pseudo-terminal read by a VT parser (no tmux in between): start → first frame
+//!   (target ≤ 30 ms) and keypress → the frame that shows it under `--churn 300`
+//!   (p50/p99; target p99 ≤ 30 ms).
 //!
 //! `cargo bench --bench tui` (needs tmux). Figures are medians of a few runs.
 
 // Tests and benchmarks may unwrap: a panic is their way to fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 const BIN: &str = env!("CARGO_BIN_EXE_control-room");
 
@@ -228,12 +236,197 @@ fn list_time(sim: &Sim) -> f64 {
     })
 }
 
+/// The binary in a pseudo-terminal of its own, its output fed to a VT parser as it arrives;
+/// every chunk read is announced with the instant it was read.
+struct Pty {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    chunks: mpsc::Receiver<Instant>,
+    started: Instant,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Pty {
+    fn start(args: &[&str], home: &Path) -> Pty {
+        let (cols, rows) = (160, 48);
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(args);
+        cmd.env("HOME", home);
+        cmd.env("XDG_STATE_HOME", home.join("state"));
+        cmd.env("KUBECONFIG", home.join("no-such-kubeconfig"));
+        cmd.env("TERM", "xterm-256color");
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+            0,
+        )));
+        let (tx, chunks) = mpsc::channel();
+        let started = Instant::now();
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let fed = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let at = Instant::now();
+                fed.lock().unwrap().process(&buf[..n]);
+                if tx.send(at).is_err() {
+                    break;
+                }
+            }
+        });
+        Pty {
+            child,
+            writer,
+            parser,
+            chunks,
+            started,
+            _master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// The instant of the first chunk after which the screen satisfies `done`.
+    fn until(&self, within: Duration, done: impl Fn(&str) -> bool) -> Option<Instant> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let at = self.chunks.recv_timeout(left).ok()?;
+            if done(&self.screen()) {
+                return Some(at);
+            }
+        }
+    }
+
+    fn key(&mut self, bytes: &[u8]) -> Instant {
+        // Whatever arrived before the key is not its frame.
+        while self.chunks.try_recv().is_ok() {}
+        self.writer.write_all(bytes).expect("key");
+        self.writer.flush().expect("flush");
+        Instant::now()
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// The header of the first frame: the tool's name and the world's badge.
+fn first_frame(screen: &str) -> bool {
+    screen.contains("control-room") && (screen.contains("SIMULATED") || screen.contains("LIVE"))
+}
+
+fn pty_start_up(home: &Path, sim: &Sim) {
+    println!("== start → first frame, in a pty (20 runs each, medians)");
+    let config = sim.config();
+    let config = config.to_str().expect("utf-8 path");
+    for (what, args) in [
+        ("in-process simulator (--sim)", vec!["--sim"]),
+        ("live config (a headless sim)", vec!["--config", config]),
+    ] {
+        let mut firsts = Vec::new();
+        for _ in 0..20 {
+            let p = Pty::start(&args, home);
+            if let Some(at) = p.until(Duration::from_secs(10), first_frame) {
+                firsts.push((at - p.started).as_secs_f64() * 1e3);
+            }
+        }
+        if firsts.is_empty() {
+            println!("{what}: no first frame within 10 s");
+            continue;
+        }
+        println!(
+            "{what:<32} median {:>6.1} ms  max {:>6.1} ms  (target ≤ 30 ms)",
+            percentile(firsts.clone(), 0.5),
+            percentile(firsts, 1.0)
+        );
+    }
+}
+
+fn pty_key_latency(home: &Path) {
+    println!("== keypress → frame under control-room sim --churn 300 (pty, 300 keys)");
+    let sim = Sim::start(&["--churn", "300"]);
+    let config = sim.config();
+    let mut p = Pty::start(&["--config", config.to_str().expect("utf-8 path")], home);
+    if p.until(Duration::from_secs(30), |s| populated(s, 5))
+        .is_none()
+    {
+        println!("the panes did not populate within 30 s");
+        return;
+    }
+    // `?` opens the keys overlay, Esc closes it: each is a frame a person waits on.
+    let mut lat = Vec::new();
+    for i in 0..300 {
+        let (key, shown): (&[u8], bool) = if i % 2 == 0 {
+            (b"?", true)
+        } else {
+            (b"\x1b", false)
+        };
+        let sent = p.key(key);
+        let at = p.until(Duration::from_secs(5), |s| s.contains(" keys ") == shown);
+        match at {
+            Some(at) => lat.push(at.saturating_duration_since(sent).as_secs_f64() * 1e3),
+            None => {
+                println!("key {i}: no frame within 5 s");
+                return;
+            }
+        }
+    }
+    println!(
+        "keypress → frame  p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  (target p99 ≤ 30 ms)",
+        percentile(lat.clone(), 0.5),
+        percentile(lat.clone(), 0.99),
+        percentile(lat, 1.0)
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--pty") {
+        let home = tempfile::tempdir().expect("home");
+        let sim = Sim::start(&[]);
+        pty_start_up(home.path(), &sim);
+        drop(sim);
+        pty_key_latency(home.path());
+        return;
+    }
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    {
+        let home = tempfile::tempdir().expect("home");
+        let sim = Sim::start(&[]);
+        pty_start_up(home.path(), &sim);
+        drop(sim);
+        pty_key_latency(home.path());
+    }
     if Command::new("tmux").arg("-V").output().is_err() {
-        println!("tmux not found: skipping the TUI benchmark");
+        println!("tmux not found: skipping the tmux part of the TUI benchmark");
         return;
     }
 

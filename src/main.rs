@@ -28,7 +28,7 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     common: Common,
-    /// Colour theme (default, light, high-contrast, or a file in the user themes dir).
+    /// Colour theme (default, light, high-contrast, video, or a file in the user themes dir).
     #[arg(long)]
     theme: Option<String>,
     /// Run act scripts without asking y/Enter first.
@@ -107,6 +107,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A pod's log (CLUSTER/NAMESPACE/POD), or every matching pod's in every cluster (-l).
+    Logs(cli::logs::LogsArgs),
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -138,6 +140,13 @@ struct SimArgs {
     /// Allow --metrics-addr on a non-loopback address (a Prometheus on another machine).
     #[arg(long)]
     metrics_public: bool,
+    /// Add a log-generator pod (bank, load-logs/log-generator) whose log holds about N MiB
+    /// at start, generated as it is read (for the log view's benchmarks).
+    #[arg(long, value_name = "N")]
+    big_log_mb: Option<u64>,
+    /// Lines per second the log-generator pod writes from the start (adds the pod).
+    #[arg(long, value_name = "R")]
+    log_lines_per_sec: Option<u32>,
 }
 
 /// A signal ended the program before its command began.
@@ -207,6 +216,8 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             churn_per_sec: args.churn,
             metrics_addr: args.metrics_addr,
             metrics_public: args.metrics_public,
+            big_log_mb: args.big_log_mb,
+            log_lines_per_sec: args.log_lines_per_sec,
             ..SimOptions::default()
         };
         let tuning = SimTuning {
@@ -238,6 +249,10 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
         Some(Command::Forward) => {
             let world = cli.common.open_world(&config).await?;
             cli::forward::run(world, &config).await
+        }
+        Some(Command::Logs(ref args)) => {
+            let world = cli.common.open_world(&config).await?;
+            cli::logs::run(world, &config, args).await
         }
         Some(Command::Chat { ref prompt, json }) => {
             let world = cli.common.open_world(&config).await?;

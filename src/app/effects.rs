@@ -62,6 +62,10 @@ pub struct LiveEffects {
     /// What the preflight doctor reads with, and its run under way (one at a time).
     doctor: Option<crate::sources::doctor::DoctorSetup>,
     doctor_run: Option<tokio::task::JoinHandle<()>>,
+    /// The log reader (one at a time); aborted when the view closes or reads another pod.
+    logs: Option<tokio::task::JoinHandle<()>>,
+    /// Where `s` in the log view saves (the state dir's `logs/` unless a test says).
+    saved_logs: Option<std::path::PathBuf>,
 }
 
 impl Drop for LiveEffects {
@@ -70,6 +74,9 @@ impl Drop for LiveEffects {
             task.abort();
         }
         if let Some(task) = self.doctor_run.take() {
+            task.abort();
+        }
+        if let Some(task) = self.logs.take() {
             task.abort();
         }
     }
@@ -88,7 +95,15 @@ impl LiveEffects {
             inspect: None,
             doctor: None,
             doctor_run: None,
+            logs: None,
+            saved_logs: crate::config::state_dir().map(|d| d.join("logs")),
         }
+    }
+
+    /// Where the log view saves its buffer.
+    pub fn with_saved_logs(mut self, dir: std::path::PathBuf) -> LiveEffects {
+        self.saved_logs = Some(dir);
+        self
     }
 
     /// Lets the views read objects and `Ctrl+D` delete pods.
@@ -133,6 +148,56 @@ impl LiveEffects {
         if let Some(task) = self.inspect.take() {
             task.abort();
         }
+    }
+
+    fn follow_logs(&mut self, id: u64, request: &crate::msg::LogRequest) -> Vec<Msg> {
+        if let Some(task) = self.logs.take() {
+            task.abort();
+        }
+        let Some(pool) = self.clusters.clone() else {
+            return vec![Msg::Notice("the clusters are not readable here".into())];
+        };
+        let task = crate::sources::logs::run(pool, id, request.clone(), self.tx.clone());
+        self.logs = Some(tokio::spawn(task));
+        Vec::new()
+    }
+
+    /// The buffer is rendered here (the model is at hand), written off the event loop.
+    fn save_log(&self, id: u64, model: &Model) -> Vec<Msg> {
+        use crate::msg::logs::{LogMsg, LogNews};
+        let Some(logs) = model.logs.as_ref().filter(|l| l.id == id) else {
+            return Vec::new();
+        };
+        let Some(dir) = self.saved_logs.clone() else {
+            let why = "there is no state directory (set HOME or XDG_STATE_HOME)".to_string();
+            return vec![Msg::Logs(LogMsg {
+                id,
+                news: LogNews::SaveFailed(why),
+            })];
+        };
+        let cluster = logs
+            .target()
+            .and_then(|t| model.clusters.get(t.cluster))
+            .map_or("cluster", |c| c.name.as_str());
+        let name = crate::sources::logs::save::file_name(cluster, logs, model.now);
+        let (text, lines) = crate::sources::logs::save::render(logs);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let written = tokio::task::spawn_blocking(move || {
+                crate::sources::logs::save::write(&dir, &name, &text)
+            })
+            .await;
+            let news = match written {
+                Ok(Ok(path)) => LogNews::Saved {
+                    path: crate::text::inert(&path.display().to_string()),
+                    lines,
+                },
+                Ok(Err(e)) => LogNews::SaveFailed(crate::text::inert(&e.to_string())),
+                Err(e) => LogNews::SaveFailed(e.to_string()),
+            };
+            let _ = tx.send(Msg::Logs(LogMsg { id, news })).await;
+        });
+        Vec::new()
     }
 
     fn delete_pod(&self, cluster: usize, namespace: &str, name: &str, model: &Model) -> Vec<Msg> {
@@ -320,6 +385,14 @@ impl EffectRunner for LiveEffects {
                 namespace,
                 name,
             } => self.delete_pod(*cluster, namespace, name, model),
+            Effect::FollowLogs { id, request } => self.follow_logs(*id, request),
+            Effect::StopLogs => {
+                if let Some(task) = self.logs.take() {
+                    task.abort();
+                }
+                Vec::new()
+            }
+            Effect::SaveLog { id } => self.save_log(*id, model),
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct Pumped {
     pub effects: Vec<Effect>,
     /// Every sender is gone: nothing will ever change again.
     pub closed: bool,
+    /// Keys among the messages applied: a person waits on their frame.
+    pub keys: usize,
 }
 
 impl App {
@@ -123,6 +125,7 @@ impl App {
 
     fn apply(&mut self, msg: Msg, out: &mut Pumped) {
         out.applied += 1;
+        out.keys += usize::from(matches!(msg, Msg::Key(_)));
         let mut queue = vec![msg];
         let mut follow_ups = 0;
         while let Some(msg) = queue.pop() {
@@ -191,13 +194,17 @@ where
         if app.should_quit() || pumped.closed {
             return Ok(());
         }
-        // Keep applying what arrives until the frame budget allows the next draw.
+        // Keep applying what arrives until the frame budget allows the next draw — except
+        // after a key: a person waits on that frame, so it goes out at once (a log
+        // streaming thousands of lines a second must not hold a keypress for a frame).
         let next_frame = last_draw + frame;
-        while Instant::now() < next_frame {
+        let mut key = pumped.keys > 0;
+        while !key && Instant::now() < next_frame {
             let more = app.pump(Some(next_frame)).await;
             if app.should_quit() {
                 return Ok(());
             }
+            key = more.keys > 0;
             if more.applied == 0 || more.closed {
                 break;
             }

@@ -130,6 +130,14 @@ impl Parts {
         }
     }
 
+    /// `control-room logs`: only the log reader (which finds its own pods) and signals.
+    pub fn logs() -> Parts {
+        Parts {
+            signals: true,
+            ..Parts::none()
+        }
+    }
+
     /// `control-room chat`: the chat, and the chatbot's forward unless `[chat] url` says
     /// where the chatbot already is.
     pub fn chat(config: &Config) -> Parts {
@@ -159,6 +167,8 @@ pub struct RuntimeOptions {
     pub clipboard: Option<Clipboard>,
     /// Where `o` opens links (the browser unless a test captures it).
     pub browser: Option<Browser>,
+    /// Where `s` in the log view saves (the state dir's `logs/` unless a test says).
+    pub saved_logs: Option<std::path::PathBuf>,
 }
 
 /// Everything running for one app: the world, the sources' tasks and a sender for more.
@@ -255,6 +265,9 @@ impl Runtime {
         if let Some(browser) = options.browser {
             effects = effects.with_browser(browser);
         }
+        if let Some(dir) = options.saved_logs {
+            effects = effects.with_saved_logs(dir);
+        }
         runtime.world = Some(world);
         (App::new(model, rx, Box::new(effects)), runtime)
     }
@@ -318,6 +331,7 @@ fn model_for(world: &World, config: &Config, options: &RuntimeOptions) -> Model 
     let mut model = Model::new(world.mode, clusters, clock::now());
     for c in &mut model.clusters {
         c.insecure = world.insecure.contains(&c.context);
+        c.fold = config.ui.fold.iter().cloned().collect();
     }
     model.log_path = options.log_path.clone();
     model.kubeconfig_path = world.kubeconfig_path.clone();

@@ -7,6 +7,7 @@ pub mod act;
 pub mod chat;
 pub mod doctor;
 pub mod forward;
+pub mod logs;
 pub mod problems;
 pub mod sim;
 pub mod status;

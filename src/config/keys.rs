@@ -41,13 +41,14 @@ pub enum Action {
     Images,
     Doctor,
     DeletePod,
+    Fold,
     Help,
     Quit,
 }
 
 impl Action {
     /// In the order the help overlay lists them.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::ActReset,
         Action::ActUpgrade,
         Action::ActPoliciesOn,
@@ -75,6 +76,7 @@ impl Action {
         Action::Images,
         Action::Doctor,
         Action::DeletePod,
+        Action::Fold,
         Action::Help,
         Action::Quit,
     ];
@@ -109,6 +111,7 @@ impl Action {
             Action::Images => "images",
             Action::Doctor => "doctor",
             Action::DeletePod => "delete_pod",
+            Action::Fold => "fold",
             Action::Help => "help",
             Action::Quit => "quit",
         }
@@ -148,6 +151,7 @@ impl Action {
             Action::Images => "every workload's images, cluster by cluster",
             Action::Doctor => "preflight doctor: every pitfall checked (Enter evidence, y copy fix)",
             Action::DeletePod => "delete the selected pod (asks y/Enter)",
+            Action::Fold => "unfold / fold the platform namespaces (Enter: one)",
             Action::Help => "this help (Esc closes)",
             Action::Quit => "quit (asks while an act runs)",
         }
@@ -182,6 +186,7 @@ impl Action {
             Action::Images => &["I"],
             Action::Doctor => &["D"],
             Action::DeletePod => &["Ctrl+D"],
+            Action::Fold => &["f"],
             Action::Help => &["?"],
             Action::Quit => &["q"],
         }

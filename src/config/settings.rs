@@ -297,7 +297,19 @@ pub struct UiConfig {
     pub narrow_width: u16,
     /// No writes at all: acts and pod deletes are refused (`--read-only` says the same).
     pub read_only: bool,
+    /// Namespaces that play no part in the story: one summary row each while all is well.
+    pub fold: Vec<String>,
 }
+
+/// The namespaces folded by default: the platform's, not the story's.
+pub const DEFAULT_FOLD: &[&str] = &[
+    "kube-system",
+    "istio-system",
+    "istio-eastwest",
+    "gloo-mesh",
+    "trustusbank-observability",
+    "local-path-storage",
+];
 
 impl Default for UiConfig {
     /// Same values as `default.toml` (a test keeps them in step).
@@ -307,6 +319,7 @@ impl Default for UiConfig {
             max_fps: 30,
             narrow_width: 120,
             read_only: false,
+            fold: DEFAULT_FOLD.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -392,6 +405,7 @@ struct UiFile {
     max_fps: Option<Spanned<i64>>,
     narrow_width: Option<u16>,
     read_only: Option<bool>,
+    fold: Option<Vec<String>>,
 }
 
 /// A setting a semantic check can complain about.
@@ -485,6 +499,9 @@ impl ConfigFile {
             }
             if let Some(read_only) = ui.read_only {
                 config.ui.read_only = read_only;
+            }
+            if let Some(fold) = ui.fold {
+                config.ui.fold = fold;
             }
         }
         if let Some(chat) = self.chat {
@@ -1030,6 +1047,7 @@ mod tests {
                 max_fps: 10,
                 narrow_width: 80,
                 read_only: true,
+                fold: vec!["kube-system".into()],
             },
             acts: ActsConfig::default(),
             keys: Keymap::with_overrides(&[("quit".into(), vec!["Q".into()])])

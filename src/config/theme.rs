@@ -16,13 +16,14 @@ use super::role::Role;
 use super::style::StyleSpec;
 
 /// Built-in themes, `(name, TOML source)`. `default` must define every role.
-pub const BUILTIN_THEMES: [(&str, &str); 3] = [
+pub const BUILTIN_THEMES: [(&str, &str); 4] = [
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
     (
         "high-contrast",
         include_str!("../../themes/high-contrast.toml"),
     ),
+    ("video", include_str!("../../themes/video.toml")),
 ];
 
 /// The name every theme falls back to.
@@ -240,6 +241,35 @@ mod tests {
         assert_eq!(Theme::default(), Theme::builtin("default").unwrap());
     }
 
+    /// What survives a GIF palette and a beamer: nothing dim or italic, no role left to a
+    /// dark grey, and the roles that carry meaning apart in hue (not one colour for two).
+    #[test]
+    fn the_video_theme_is_made_for_recordings() {
+        let theme = Theme::builtin("video").unwrap();
+        for role in Role::ALL {
+            let style = theme.style(role);
+            assert!(
+                !style
+                    .add_modifier
+                    .intersects(Modifier::DIM | Modifier::ITALIC),
+                "{role} is dim or italic"
+            );
+            if let Some(Color::Indexed(i)) = style.fg {
+                // The grey ramp below #bcbcbc (250) and the darkest cube colours wash out.
+                assert!(
+                    i == 16 || !(232..250).contains(&i),
+                    "{role} is a dark grey ({i})"
+                );
+            }
+        }
+        let hues: Vec<_> = [Role::Ok, Role::Warn, Role::Danger, Role::Accent]
+            .map(|r| theme.style(r).fg)
+            .to_vec();
+        let mut unique = hues.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), hues.len(), "{hues:?}");
+    }
+
     #[test]
     fn partial_theme_falls_back_to_same_name_builtin_then_default() {
         let light = Theme::builtin("light").unwrap();
@@ -331,14 +361,14 @@ mod tests {
 
         assert_eq!(
             Theme::available_in(Some(dir.path())),
-            ["default", "high-contrast", "light", "neon"]
+            ["default", "high-contrast", "light", "neon", "video"]
         );
         let e = Theme::load_from("../neon", false, Some(dir.path()))
             .unwrap_err()
             .to_string();
         assert_eq!(
             e,
-            "unknown theme `../neon`; available themes: default, high-contrast, light, neon"
+            "unknown theme `../neon`; available themes: default, high-contrast, light, neon, video"
         );
         assert!(Theme::load_from("neon", false, None).is_err());
         assert!(

@@ -30,6 +30,22 @@ pub enum Reachability {
 pub struct NamespaceCount {
     pub total: usize,
     pub ready: usize,
+    /// Pods neither ready nor done.
+    pub troubled: usize,
+}
+
+impl NamespaceCount {
+    fn add(&mut self, p: &PodSummary) {
+        self.total += 1;
+        self.ready += usize::from(p.is_ready());
+        self.troubled += usize::from(p.is_troubled());
+    }
+
+    fn remove(&mut self, p: &PodSummary) {
+        self.total -= 1;
+        self.ready -= usize::from(p.is_ready());
+        self.troubled -= usize::from(p.is_troubled());
+    }
 }
 
 /// The pods the filter matches, kept as pods come and go so a frame never recomputes them.
@@ -76,6 +92,12 @@ pub struct ClusterModel {
     /// The `/` filter, as every pane applies it.
     pub filter: Option<Filter>,
     pub matched: Matched,
+    /// Namespaces that play no part in the story: folded to one row while all is well.
+    pub fold: BTreeSet<String>,
+    /// Folded namespaces opened one by one (Enter on their row).
+    pub expanded: BTreeSet<String>,
+    /// `f`: every namespace unfolded.
+    pub unfold_all: bool,
 }
 
 impl ClusterModel {
@@ -103,7 +125,42 @@ impl ClusterModel {
             cursor_hint: 0,
             filter: None,
             matched: Matched::default(),
+            fold: BTreeSet::new(),
+            expanded: BTreeSet::new(),
+            unfold_all: false,
         }
+    }
+
+    /// Whether `namespace` shows as one summary row: it is on the fold list, not opened,
+    /// no filter is looking into it, and none of its pods is in trouble.
+    pub fn folded(&self, namespace: &str, count: &NamespaceCount) -> bool {
+        !self.unfold_all
+            && self.filter.is_none()
+            && count.troubled == 0
+            && self.fold.contains(namespace)
+            && !self.expanded.contains(namespace)
+    }
+
+    /// Enter on a namespace row: a foldable namespace opens or closes. False for one that
+    /// does not fold.
+    pub fn toggle_fold(&mut self, namespace: &str) -> bool {
+        if !self.fold.contains(namespace) {
+            return false;
+        }
+        if !self.expanded.remove(namespace) {
+            self.expanded.insert(namespace.to_string());
+        }
+        self.repair_cursor();
+        true
+    }
+
+    /// `f`: every namespace open, or the fold list back.
+    pub fn set_unfold_all(&mut self, all: bool) {
+        self.unfold_all = all;
+        if !all {
+            self.expanded.clear();
+        }
+        self.repair_cursor();
     }
 
     /// Applies (or clears) the filter: the matches are worked out once here, then kept up
@@ -120,18 +177,13 @@ impl ClusterModel {
                     continue;
                 }
                 match &mut run {
-                    Some((ns, count)) if *ns == p.namespace => {
-                        count.total += 1;
-                        count.ready += usize::from(p.is_ready());
-                    }
+                    Some((ns, count)) if *ns == p.namespace => count.add(p),
                     _ => {
                         if let Some((ns, count)) = run.take() {
                             self.matched.per_ns.insert(ns.to_string(), count);
                         }
-                        let count = NamespaceCount {
-                            total: 1,
-                            ready: usize::from(p.is_ready()),
-                        };
+                        let mut count = NamespaceCount::default();
+                        count.add(p);
                         run = Some((p.namespace.as_str(), count));
                     }
                 }
@@ -230,24 +282,21 @@ impl ClusterModel {
     fn insert_pod(&mut self, pod: PodSummary) {
         let key = pod.key();
         self.remove_pod(&key);
-        let count = self.namespaces.entry(pod.namespace.clone()).or_default();
-        count.total += 1;
+        self.namespaces
+            .entry(pod.namespace.clone())
+            .or_default()
+            .add(&pod);
         if pod.is_ready() {
-            count.ready += 1;
             self.pods_ready += 1;
         }
         if let Some(f) = &self.filter
             && f.matches_pod(&pod)
         {
-            let count = self
-                .matched
+            self.matched
                 .per_ns
                 .entry(pod.namespace.clone())
-                .or_default();
-            count.total += 1;
-            if pod.is_ready() {
-                count.ready += 1;
-            }
+                .or_default()
+                .add(&pod);
             self.matched.pods.insert(key.clone());
         }
         self.pods.insert(key, pod);
@@ -256,10 +305,7 @@ impl ClusterModel {
     fn remove_pod(&mut self, key: &PodKey) -> Option<PodSummary> {
         let old = self.pods.remove(key)?;
         if let Some(count) = self.namespaces.get_mut(&old.namespace) {
-            count.total -= 1;
-            if old.is_ready() {
-                count.ready -= 1;
-            }
+            count.remove(&old);
             if count.total == 0 {
                 self.namespaces.remove(&old.namespace);
             }
@@ -270,10 +316,7 @@ impl ClusterModel {
         if self.matched.pods.remove(key)
             && let Some(count) = self.matched.per_ns.get_mut(&old.namespace)
         {
-            count.total -= 1;
-            if old.is_ready() {
-                count.ready -= 1;
-            }
+            count.remove(&old);
             if count.total == 0 {
                 self.matched.per_ns.remove(&old.namespace);
             }
@@ -421,7 +464,14 @@ mod tests {
         assert_eq!((c.pods_ready, c.pods_total(), c.row_count()), (2, 3, 5));
         c.apply_pods(ResourceMsg::Applied(pod("a", "2", true)));
         assert_eq!(c.pods_ready, 3);
-        assert_eq!(c.namespaces["a"], NamespaceCount { total: 2, ready: 2 });
+        assert_eq!(
+            c.namespaces["a"],
+            NamespaceCount {
+                total: 2,
+                ready: 2,
+                troubled: 0
+            }
+        );
         c.apply_pods(ResourceMsg::Deleted(("b".into(), "1".into())));
         assert_eq!((c.pods_ready, c.pods_total(), c.row_count()), (2, 2, 3));
         assert!(!c.namespaces.contains_key("b"));
@@ -506,7 +556,11 @@ mod tests {
         assert_eq!((c.pods_shown(), c.pods_total()), (2, 4));
         assert_eq!(
             c.matched.per_ns["trustusbank-bank-vendors"],
-            NamespaceCount { total: 2, ready: 1 }
+            NamespaceCount {
+                total: 2,
+                ready: 1,
+                troubled: 1
+            }
         );
         c.apply_pods(ResourceMsg::Deleted((
             "trustusbank-bank-vendors".into(),
@@ -550,7 +604,15 @@ mod tests {
             }
         }
         c.apply_pods(ResourceMsg::Reset(pods));
-        for filter in [None, Some("pod-3"), Some("re:^(cc|a-)"), Some("nothing")] {
+        c.fold = ["kube-system".to_string(), "b".to_string()].into();
+        for (filter, unfold) in [
+            (None, false),
+            (None, true),
+            (Some("pod-3"), false),
+            (Some("re:^(cc|a-)"), false),
+            (Some("nothing"), false),
+        ] {
+            c.set_unfold_all(unfold);
             c.set_filter(filter.and_then(|f| Filter::parse(f).unwrap()));
             let mut seen = 0;
             c.visit_rows(0, |i, r| {
@@ -567,6 +629,48 @@ mod tests {
             assert_eq!(c.row_count(), seen, "under {filter:?}");
         }
         assert_eq!(c.row_index(&RowKey::Pod(("a".into(), "gone".into()))), None);
+    }
+
+    #[test]
+    fn platform_namespaces_fold_until_a_pod_is_in_trouble() {
+        let mut c = ClusterModel::new("edge".into(), "ctx".into());
+        c.fold = ["kube-system".to_string()].into();
+        c.apply_pods(ResourceMsg::Reset(vec![
+            pod("kube-system", "coredns-1", true),
+            pod("kube-system", "coredns-2", true),
+            pod("web", "front-1", true),
+        ]));
+        // web's header and pod, kube-system's one row.
+        assert_eq!(c.row_count(), 3);
+        assert!(
+            c.row_index(&RowKey::Pod(("kube-system".into(), "coredns-1".into())))
+                .is_none()
+        );
+        // Trouble unfolds it.
+        c.apply_pods(ResourceMsg::Applied(pod("kube-system", "coredns-2", false)));
+        assert_eq!(c.row_count(), 5);
+        c.apply_pods(ResourceMsg::Applied(pod("kube-system", "coredns-2", true)));
+        assert_eq!(c.row_count(), 3);
+        // Enter opens one; f opens all; f again folds them back.
+        c.move_cursor(0, 10);
+        assert_eq!(c.cursor, Some(RowKey::Namespace("kube-system".into())));
+        assert!(c.toggle_fold("kube-system"));
+        assert!(!c.toggle_fold("web"), "web does not fold");
+        assert_eq!(c.row_count(), 5);
+        assert!(c.select(&RowKey::Pod(("kube-system".into(), "coredns-2".into())), 10));
+        c.set_unfold_all(false);
+        assert_eq!(c.row_count(), 3, "the opened one folds again");
+        assert_eq!(
+            c.cursor,
+            Some(RowKey::Namespace("kube-system".into())),
+            "a cursor on a pod that folds away lands on its neighbour, the summary row"
+        );
+        c.set_unfold_all(true);
+        assert_eq!(c.row_count(), 5);
+        // A filter looks into folded namespaces.
+        c.set_unfold_all(false);
+        c.set_filter(Filter::parse("coredns").unwrap());
+        assert_eq!(c.row_count(), 3);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod exfil;
 pub mod filter;
 pub mod forward;
 pub mod inspect;
+pub mod logs;
 pub mod problems;
 pub mod rows;
 
@@ -62,6 +63,12 @@ pub enum View {
     Images,
     /// `D`: the preflight doctor's checks.
     Doctor,
+    /// On a small screen `Tab` reaches past the clusters: the chat and its trace,
+    Chat,
+    /// the exfil counter and the stolen record,
+    Exfil,
+    /// and the alert panel.
+    Alerts,
 }
 
 /// Everything the UI draws from.
@@ -82,7 +89,9 @@ pub struct Model {
     pub problems: problems::ProblemsModel,
     /// The object the detail or events view reads, while one is open.
     pub inspect: Option<inspect::InspectModel>,
-    /// Ids for inspect requests, so stale news is told apart.
+    /// The log view's pod (or `control-room logs`' pods), while one is read.
+    pub logs: Option<logs::LogsModel>,
+    /// Ids for inspect and log requests, so stale news is told apart.
     pub next_request: u64,
     /// The `/` filter being typed (the box is open while this is `Some`).
     pub filter_input: Option<String>,
@@ -156,6 +165,7 @@ impl Model {
             view_scroll: 0,
             problems: problems::ProblemsModel::default(),
             inspect: None,
+            logs: None,
             next_request: 1,
             filter_input: None,
             filter_error: None,

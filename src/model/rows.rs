@@ -29,6 +29,8 @@ pub enum Row<'a> {
     Policy(&'a PolicySummary),
     /// A namespace header with the counts of the pods shown under it.
     Namespace(&'a str, NamespaceCount),
+    /// A folded namespace: its one summary row.
+    Folded(&'a str, NamespaceCount),
     Deployment(&'a DeploymentSummary),
     Pod(&'a PodSummary),
 }
@@ -38,7 +40,7 @@ impl Row<'_> {
         match self {
             Row::Policies(_) => RowKey::Policies,
             Row::Policy(p) => RowKey::Policy(p.key()),
-            Row::Namespace(ns, _) => RowKey::Namespace((*ns).to_string()),
+            Row::Namespace(ns, _) | Row::Folded(ns, _) => RowKey::Namespace((*ns).to_string()),
             Row::Deployment(d) => RowKey::Deployment(d.key()),
             Row::Pod(p) => RowKey::Pod(p.key()),
         }
@@ -123,6 +125,12 @@ impl ClusterModel {
             if count.total == 0 && deployments == 0 {
                 continue;
             }
+            if self.folded(ns, &count) {
+                if emit(&mut row, Row::Folded(ns, count)).is_break() {
+                    return;
+                }
+                continue;
+            }
             let ns_rows = 1 + deployments + count.total;
             // A namespace wholly before `start` is skipped without touching its pods.
             if row + ns_rows <= start {
@@ -152,10 +160,12 @@ impl ClusterModel {
         let policies = self.shown_policies().count();
         let mut n = if policies > 0 { 1 + policies } else { 0 };
         for (ns, _) in self.namespace_order() {
-            let count = self.shown_count(ns).total;
+            let count = self.shown_count(ns);
             let deployments = self.shown_deployments_filtered(ns).count();
-            if count > 0 || deployments > 0 {
-                n += 1 + deployments + count;
+            if self.folded(ns, &count) {
+                n += 1;
+            } else if count.total > 0 || deployments > 0 {
+                n += 1 + deployments + count.total;
             }
         }
         n
@@ -183,14 +193,19 @@ impl ClusterModel {
         let policies = self.shown_policies().count();
         let mut row = if policies > 0 { 1 + policies } else { 0 };
         for (ns, _) in self.namespace_order() {
-            let count = self.shown_count(ns).total;
+            let shown = self.shown_count(ns);
+            let count = shown.total;
             let deployments = self.shown_deployments_filtered(ns).count();
             if count == 0 && deployments == 0 {
                 continue;
             }
+            let folded = self.folded(ns, &shown);
             if ns != target_ns {
-                row += 1 + deployments + count;
+                row += if folded { 1 } else { 1 + deployments + count };
                 continue;
+            }
+            if folded && !matches!(key, RowKey::Namespace(_)) {
+                return None;
             }
             return match key {
                 RowKey::Namespace(_) => Some(row),
@@ -236,8 +251,15 @@ impl ClusterModel {
                 self.shown_count(ns).total > 0
                     || self.shown_deployments_filtered(ns).next().is_some()
             }
-            RowKey::Deployment(k) => self.shown_deployments_filtered(&k.0).any(|d| d.name == k.1),
-            RowKey::Pod(k) => self.pods.contains_key(k) && filtered(self.matched.pods.contains(k)),
+            RowKey::Deployment(k) => {
+                !self.folded(&k.0, &self.shown_count(&k.0))
+                    && self.shown_deployments_filtered(&k.0).any(|d| d.name == k.1)
+            }
+            RowKey::Pod(k) => {
+                self.pods.contains_key(k)
+                    && filtered(self.matched.pods.contains(k))
+                    && !self.folded(&k.0, &self.shown_count(&k.0))
+            }
         }
     }
 
@@ -311,6 +333,14 @@ impl ClusterModel {
         };
         if self.row_exists(&key) {
             return;
+        }
+        // A pod or deployment folded away: onto its namespace's summary row.
+        if let RowKey::Pod((ns, _)) | RowKey::Deployment((ns, _)) = &key {
+            let shown = self.shown_count(ns);
+            if shown.total > 0 && self.folded(ns, &shown) {
+                self.cursor = Some(RowKey::Namespace(ns.clone()));
+                return;
+            }
         }
         let count = self.row_count();
         self.cursor = if count == 0 {

@@ -109,6 +109,11 @@ impl PodSummary {
     pub fn is_ready(&self) -> bool {
         self.phase == PodPhase::Running && self.containers > 0 && self.ready == self.containers
     }
+
+    /// Neither ready nor done: what unfolds a folded namespace.
+    pub fn is_troubled(&self) -> bool {
+        !self.is_ready() && !matches!(self.phase, PodPhase::Done(_))
+    }
 }
 
 /// The tag part of an image reference (`repo/name:tag@digest` → `tag`), or `latest`.

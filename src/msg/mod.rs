@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod exfil;
 pub mod forward;
 pub mod inspect;
+pub mod logs;
 
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::KeyEvent;
@@ -23,6 +24,7 @@ pub use doctor::DoctorMsg;
 pub use exfil::ExfilMsg;
 pub use forward::ForwardMsg;
 pub use inspect::{InspectMsg, InspectTarget};
+pub use logs::{LogMsg, LogRequest};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -62,6 +64,10 @@ pub enum Msg {
     Inspect(InspectMsg),
     /// Results of the preflight doctor's run.
     Doctor(DoctorMsg),
+    /// News from the log reader (the log view's, or `control-room logs`').
+    Logs(LogMsg),
+    /// Read these logs, as `l` does but without the view (headless `logs`).
+    ReadLogs(LogRequest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +90,17 @@ pub enum Effect {
     StopInspect,
     /// Run every doctor check once (this run number); results come back as `Msg::Doctor`.
     RunDoctor(u64),
+    /// Start reading these logs (replacing any other log reader).
+    FollowLogs {
+        id: u64,
+        request: LogRequest,
+    },
+    /// The log view closed: stop reading.
+    StopLogs,
+    /// Write the log view's buffer to a private file under the state dir.
+    SaveLog {
+        id: u64,
+    },
     /// Delete this pod (the user confirmed, naming the cluster and the pod).
     DeletePod {
         cluster: usize,

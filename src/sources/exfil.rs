@@ -2,11 +2,12 @@
 //! Deployment and reports every line that matches the configured pattern, with the record
 //! printed after it.
 //!
-//! The count must be exact. Each pod has its own cursor ([`cursor`]): a stream that breaks,
-//! a pod that stops being followed and comes back, and a container that restarted while no
-//! stream was open (its old log read with `previous=true`) all resume from it, never
-//! repeating a line and never skipping one. Lines are read as bytes, capped and decoded
-//! lossily ([`lines`]): no line can stop the count, and an odd one is reported as a note.
+//! The count must be exact. Each pod has its own cursor ([`cursor`](crate::sources::logs::cursor), shared with the
+//! log view): a stream that breaks, a pod that stops being followed and comes back, and a
+//! container that restarted while no stream was open (its old log read with
+//! `previous=true`) all resume from it, never repeating a line and never skipping one.
+//! Lines are read as bytes, capped and decoded lossily ([`lines`](crate::sources::logs::lines)): no line can stop
+//! the count, and an odd one is reported as a note.
 //! A new pod (rollout, scale-up) is read from its beginning — its log is new — while what
 //! the old pods showed stays counted. Cursors of pods that went away are dropped after
 //! [`CURSOR_KEEP`]; at most [`MAX_PODS`] pods are read at once.
@@ -15,8 +16,6 @@
 //! being read; a session's stream ends when its container does or the connection breaks,
 //! and the pod is read again from its cursor if it is still Ready.
 
-mod cursor;
-mod lines;
 mod record;
 mod session;
 
@@ -36,7 +35,7 @@ use tokio::time::Instant;
 use crate::msg::{ExfilMsg, Msg};
 use crate::sources::cluster::summarize;
 use crate::sources::kubeconfig::describe_error;
-use lines::printable;
+use crate::sources::logs::lines::printable;
 use session::{Ended, News, PodInfo, PodState, Reader};
 
 /// Where the attacker's log is.

@@ -13,6 +13,7 @@ pub mod exposition;
 pub mod forward;
 pub mod inspect;
 pub mod kubeconfig;
+pub mod logs;
 pub mod prom_api;
 pub mod signals;
 pub mod terminal;

@@ -12,7 +12,7 @@ use crate::model::{ActKind, ActRun, ActState, Model};
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
-fn state_role(state: ActState) -> Role {
+pub fn state_role(state: ActState) -> Role {
     match state {
         ActState::Clean => Role::Ok,
         ActState::Compromised => Role::Danger,

@@ -16,8 +16,12 @@ use crate::model::{
     ClusterModel, DeploymentSummary, Model, PodPhase, PodSummary, PolicySummary, Reachability,
 };
 
-/// Pane inner width from which the image tag gets its own column.
-const TAG_COLUMN_MIN_WIDTH: u16 = 70;
+/// Pane inner width from which READY and STATUS get their roomy widths.
+const WIDE_PANE: u16 = 70;
+
+/// The pod name keeps this many columns (or its whole length) before TAG, RST and AGE
+/// are shown.
+const NAME_KEEPS: usize = 16;
 
 pub fn draw_body(frame: &mut Frame, areas: &ScreenAreas, model: &Model, theme: &Theme) {
     if let Some(tabs) = areas.tabs {
@@ -36,19 +40,69 @@ pub fn draw_body(frame: &mut Frame, areas: &ScreenAreas, model: &Model, theme: &
     }
 }
 
-fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
-    let mut spans = Vec::new();
-    for (i, c) in model.clusters.iter().enumerate() {
-        let style = if i == model.focus {
+pub(super) fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    // Each tab as wide as there is room for: its status in full, then only its mark, then
+    // only its number and mark — the focused tab always in full.
+    let width = usize::from(area.width);
+    use crate::model::View;
+    let on_a_pane = !matches!(model.view, View::Chat | View::Exfil | View::Alerts);
+    let tab = |i: usize, c: &ClusterModel, detail: usize| -> Vec<Span<'static>> {
+        let style = if i == model.focus && on_a_pane {
             theme.style(Role::Selection)
         } else {
             theme.style(Role::Text)
         };
-        spans.push(Span::styled(format!(" {} {} ", i + 1, c.name), style));
         let (mark, role) = status_mark(c);
-        spans.push(Span::styled(format!("{mark} "), theme.style(role)));
-        spans.push(Span::styled("│", theme.style(Role::Border)));
+        let detail = if i == model.focus { 0 } else { detail };
+        let (label, mark) = match detail {
+            0 => (format!(" {} {} ", i + 1, c.name), format!("{mark} ")),
+            1 => (
+                format!(" {} {} ", i + 1, c.name),
+                format!("{} ", mark.chars().next().unwrap_or(' ')),
+            ),
+            _ => (
+                format!(" {}", i + 1),
+                format!("{} ", mark.chars().next().unwrap_or(' ')),
+            ),
+        };
+        vec![
+            Span::styled(label, style),
+            Span::styled(mark, theme.style(role)),
+            Span::styled("│", theme.style(Role::Border)),
+        ]
+    };
+    // On a small screen the story's own views follow the clusters, as Tab reaches them.
+    let mut views = Vec::new();
+    if super::layout::small_screen(model) {
+        for (view, name) in [
+            (View::Chat, "chat"),
+            (View::Exfil, "exfil"),
+            (View::Alerts, "alerts"),
+        ] {
+            let style = if model.view == view {
+                theme.style(Role::Selection)
+            } else {
+                theme.style(Role::Muted)
+            };
+            views.push(Span::styled(format!(" {name} "), style));
+            views.push(Span::styled("│", theme.style(Role::Border)));
+        }
     }
+    let views_width: usize = views.iter().map(|s| s.content.chars().count()).sum();
+    let mut spans = Vec::new();
+    for detail in 0..3 {
+        spans = model
+            .clusters
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| tab(i, c, detail))
+            .collect();
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        if used + views_width <= width {
+            break;
+        }
+    }
+    spans.extend(views);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -216,29 +270,37 @@ struct Columns {
 }
 
 impl Columns {
-    fn for_width(width: u16) -> Columns {
-        let mut cols = if width >= TAG_COLUMN_MIN_WIDTH {
-            Columns {
-                name: 0,
-                ready: 6,
-                status: 18,
-                restarts: 5,
-                age: 5,
-                tag: 16,
-            }
-        } else {
-            Columns {
-                name: 0,
-                ready: 4,
-                status: 12,
-                restarts: 4,
-                age: 4,
-                tag: 0,
+    /// Columns by priority: READY and STATUS always; then TAG, RST and AGE, each only
+    /// while the name keeps [`NAME_KEEPS`] columns (or `longest`, the longest name shown,
+    /// when that is shorter) — so they drop in the order AGE, RST, TAG. `tags` says whether
+    /// any row shown has a tag at all.
+    fn for_width(width: u16, longest: usize, tags: Option<usize>) -> Columns {
+        let wide = width >= WIDE_PANE;
+        let (ready, status) = if wide { (6, 18) } else { (4, 12) };
+        let (restarts, age) = if wide { (5, 5) } else { (4, 4) };
+        let width = usize::from(width);
+        // The name's column includes its indent and its separator.
+        let name_needs = 2 + longest.min(NAME_KEEPS) + 1;
+        let mut left = width.saturating_sub(ready + status);
+        let mut take = |want: usize| -> usize {
+            if want > 0 && left >= want + name_needs {
+                left -= want;
+                want
+            } else {
+                0
             }
         };
-        let fixed = cols.ready + cols.status + cols.restarts + cols.age + cols.tag;
-        cols.name = usize::from(width).saturating_sub(fixed).max(8);
-        cols
+        let tag = take(tags.map_or(0, |t| t.clamp(6, 15) + 1));
+        let restarts = take(restarts);
+        let age = take(age);
+        Columns {
+            name: left.max(8),
+            ready,
+            status,
+            restarts,
+            age,
+            tag,
+        }
     }
 }
 
@@ -258,8 +320,26 @@ fn pod_lines<'a>(
 ) -> Vec<Line<'a>> {
     let mut lines = Vec::with_capacity(usize::from(inner.height));
     let width = usize::from(inner.width);
-    let cols = Columns::for_width(inner.width);
     let dim = matches!(c.reach, Reachability::Unreachable { .. });
+    let height = usize::from(inner.height);
+    let first = c.visible_from(height.saturating_sub(2));
+    let cols = {
+        // What the rows about to be shown need: their longest name and tag.
+        let (mut longest, mut tags) = (0usize, None::<usize>);
+        c.visit_rows(first, |i, row| {
+            if i >= first + height {
+                return std::ops::ControlFlow::Break(());
+            }
+            if let Row::Pod(p) = row {
+                longest = longest.max(p.name.chars().count());
+                if let Some(t) = p.tag() {
+                    tags = Some(tags.unwrap_or(0).max(t.chars().count()));
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        Columns::for_width(inner.width, longest, tags)
+    };
 
     match &c.reach {
         Reachability::Unreachable { since, error } => {
@@ -294,15 +374,15 @@ fn pod_lines<'a>(
     }
 
     let mut header = format!(
-        "{}{}{}{}{}",
+        "{}{}{}",
         cell("NAME", cols.name),
         cell(if cols.ready >= 6 { "READY" } else { "RDY" }, cols.ready),
         cell("STATUS", cols.status),
-        cell("RST", cols.restarts),
-        cell("AGE", cols.age)
     );
-    if cols.tag > 0 {
-        header.push_str(&cell("TAG", cols.tag));
+    for (title, width) in [("RST", cols.restarts), ("AGE", cols.age), ("TAG", cols.tag)] {
+        if width > 0 {
+            header.push_str(&cell(title, width));
+        }
     }
     lines.push(Line::styled(
         header,
@@ -311,7 +391,6 @@ fn pod_lines<'a>(
 
     // Only what fits is built; rows before the first visible one are skipped a namespace at
     // a time (`visit_rows`), so a pane of tens of thousands of pods costs what it shows.
-    let height = usize::from(inner.height);
     let room = height.saturating_sub(lines.len());
     if c.filter.is_some() && c.row_count() == 0 {
         lines.push(Line::styled(
@@ -338,6 +417,7 @@ fn pod_lines<'a>(
             ),
             Row::Policy(p) => policy_line(p, width, dim, theme),
             Row::Namespace(ns, count) => namespace_line(ns, &count, width, dim, theme),
+            Row::Folded(ns, count) => folded_line(ns, &count, width, dim, theme),
             Row::Deployment(d) => deployment_line(d, width, dim, theme),
             Row::Pod(pod) => pod_line(pod, &cols, dim, model, theme),
         };
@@ -417,12 +497,19 @@ fn deployment_line<'a>(d: &DeploymentSummary, width: usize, dim: bool, theme: &T
     };
     let right = format!(" {progress}");
     let left_room = width.saturating_sub(right.chars().count());
-    let name = format!("  deploy/{} ", d.name);
-    let tag_room = left_room.saturating_sub(name.chars().count());
-    let tag = fit(&tag, tag_room, false);
+    // The tag is the story (`1.0.0` → `1.0.0-rugpull`): it is shown whole, up to a long
+    // tag's worth, and the name gives way — first its `deploy/`, then its middle.
+    let tag = fit(&tag, left_room.saturating_sub(8).min(24), false);
+    let name_room = left_room.saturating_sub(tag.chars().count() + 1);
+    let full = format!("  deploy/{} ", d.name);
+    let name = if full.chars().count() <= name_room {
+        full
+    } else {
+        format!("  {} ", fit(&d.name, name_room.saturating_sub(3), true))
+    };
     let gap = left_room.saturating_sub(name.chars().count() + tag.chars().count());
     Line::from(vec![
-        Span::styled(fit(&name, left_room, false), role(Role::Muted)),
+        Span::styled(name, role(Role::Muted)),
         Span::styled(tag, role(Role::Accent)),
         Span::raw(" ".repeat(gap)),
         Span::styled(right, role(progress_role)),
@@ -457,6 +544,30 @@ fn namespace_line<'a>(
     ])
 }
 
+/// A namespace folded away: `▸ kube-system        9/9 ready`, muted (all is well in it,
+/// or it would not be folded).
+fn folded_line<'a>(
+    ns: &str,
+    count: &NamespaceCount,
+    width: usize,
+    dim: bool,
+    theme: &Theme,
+) -> Line<'a> {
+    let right = format!(" {}/{} ready", count.ready, count.total);
+    let left = fit(
+        &format!("▸ {ns}"),
+        width.saturating_sub(right.chars().count()),
+        false,
+    );
+    let role = if dim { Role::Unreachable } else { Role::Muted };
+    let gap = width.saturating_sub(left.chars().count() + right.chars().count());
+    Line::from(vec![
+        Span::styled(left, theme.style(role)),
+        Span::raw(" ".repeat(gap)),
+        Span::styled(right, theme.style(role)),
+    ])
+}
+
 fn phase_role(pod: &PodSummary) -> Role {
     match &pod.phase {
         PodPhase::Running if pod.is_ready() => Role::Ok,
@@ -482,35 +593,17 @@ fn pod_line<'a>(
         }
     };
     let mut spans = Vec::with_capacity(7);
-    // Narrow panes have no tag column: the tag follows the name, which gives way to it,
-    // because `1.0.0` vs `1.0.0-rugpull` is the thing the audience must see.
-    let tag = pod.tag();
-    let inline_tag = if cols.tag == 0 { tag.as_deref() } else { None };
     let name_room = cols.name.saturating_sub(3);
-    match inline_tag {
-        Some(inline) => {
-            let tag = fit(inline, name_room * 2 / 3, false);
-            let name = fit(
-                &pod.name,
-                name_room.saturating_sub(tag.chars().count() + 1),
-                false,
-            );
-            let used = 2 + name.chars().count() + 1 + tag.chars().count();
-            spans.push(Span::styled(format!("  {name} "), style(Role::Text)));
-            spans.push(Span::styled(tag, style(Role::Accent)));
-            spans.push(Span::raw(" ".repeat(cols.name.saturating_sub(used))));
-        }
-        None => spans.push(Span::styled(
-            format!(
-                "  {}",
-                cell(
-                    &fit(&pod.name, name_room, true),
-                    cols.name.saturating_sub(2)
-                )
-            ),
-            style(Role::Text),
-        )),
-    }
+    spans.push(Span::styled(
+        format!(
+            "  {}",
+            cell(
+                &fit(&pod.name, name_room, true),
+                cols.name.saturating_sub(2)
+            )
+        ),
+        style(Role::Text),
+    ));
     let ready_role = if pod.ready == pod.containers {
         Role::Text
     } else {
@@ -529,17 +622,21 @@ fn pod_line<'a>(
     } else {
         Role::Text
     };
-    spans.push(Span::styled(
-        cell(&pod.restarts.to_string(), cols.restarts),
-        style(restart_role),
-    ));
-    spans.push(Span::styled(
-        cell(&age(pod.created, model.now), cols.age),
-        style(Role::Muted),
-    ));
+    if cols.restarts > 0 {
+        spans.push(Span::styled(
+            cell(&pod.restarts.to_string(), cols.restarts),
+            style(restart_role),
+        ));
+    }
+    if cols.age > 0 {
+        spans.push(Span::styled(
+            cell(&age(pod.created, model.now), cols.age),
+            style(Role::Muted),
+        ));
+    }
     if cols.tag > 0 {
         spans.push(Span::styled(
-            cell(tag.as_deref().unwrap_or(""), cols.tag),
+            cell(pod.tag().as_deref().unwrap_or(""), cols.tag),
             style(Role::Accent),
         ));
     }

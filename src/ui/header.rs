@@ -130,7 +130,17 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::CopyCommand), "copy fix"),
             (k(Action::Doctor), "run again"),
         ],
-        View::Timeline | View::Images | View::Logs => vec![
+        View::Chat | View::Exfil | View::Alerts => vec![
+            ("Esc".into(), "back"),
+            (k(Action::NextPane), "next"),
+            (k(Action::Chat), "chat"),
+            (k(Action::Trace), "trace"),
+            (k(Action::Mask), "mask"),
+            (k(Action::CopyCommand), "copy kubectl"),
+        ],
+        // The log view's keys are its own, like the chat box's.
+        View::Logs => super::logs::hints(),
+        View::Timeline | View::Images => vec![
             ("Esc".into(), "back"),
             scroll,
             (k(Action::CopyCommand), "copy kubectl"),

@@ -54,26 +54,37 @@ pub fn keys(map: &Keymap) -> Vec<(String, String)> {
         line(Action::Timeline),
         line(Action::Images),
         line(Action::DeletePod),
+        line(Action::Fold),
         ("Esc".into(), "back from a view; clears the filter".into()),
         line(Action::Help),
         line(Action::Quit),
     ]
 }
 
+/// The keys the overlay lists, and its title: the log view's keys are its own, like the
+/// chat box's, and are what it shows while that view is open.
+fn shown(model: &Model) -> (Vec<(String, String)>, &'static str) {
+    if model.view == crate::model::View::Logs {
+        (super::logs::help_keys(), " keys of the log view ")
+    } else {
+        (keys(&model.keys), " keys ")
+    }
+}
+
 /// Lines of the overlay: the keys, a blank, the two paths.
 pub fn line_count(model: &Model) -> usize {
-    keys(&model.keys).len() + 3
+    shown(model).0.len() + 3
 }
 
 /// How far the overlay scrolls at the model's screen size (0 when it all fits).
 pub fn max_scroll(model: &Model) -> usize {
-    let height = (keys(&model.keys).len() as u16 + 5).min(model.size.1.saturating_sub(2));
+    let height = (shown(model).0.len() as u16 + 5).min(model.size.1.saturating_sub(2));
     line_count(model).saturating_sub(usize::from(height.saturating_sub(2)))
 }
 
 pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
     let width = screen.width.saturating_sub(4).min(84);
-    let keys = keys(&model.keys);
+    let (keys, title) = shown(model);
     let height = (keys.len() as u16 + 5).min(screen.height.saturating_sub(2));
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
@@ -113,7 +124,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, model: &Model, theme: &Theme) {
     let inner_rows = usize::from(height.saturating_sub(2));
     let more = line_count(model).saturating_sub(model.help_scroll) > inner_rows;
     let mut block = Block::bordered()
-        .title(Span::styled(" keys ", theme.style(Role::Title)))
+        .title(Span::styled(title, theme.style(Role::Title)))
         .border_style(theme.style(Role::BorderFocus));
     if more || model.help_scroll > 0 {
         let hint = format!(

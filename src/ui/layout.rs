@@ -1,5 +1,6 @@
 //! Where each pane goes for a given terminal size: side by side when wide, stacked when
-//! narrow but tall, tabbed when small; zoom gives the focused pane the whole body.
+//! narrow but tall, a grid for four to nine clusters, tabbed when small; zoom gives the
+//! focused pane the whole body.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -7,11 +8,20 @@ use crate::model::Model;
 
 /// Below this height stacked panes get too short to be useful.
 const STACKED_MIN_HEIGHT: u16 = 40;
+/// A pane narrower than this cannot show a pod row.
+const PANE_MIN_WIDTH: u16 = 40;
+/// A grid cell keeps 8 rows of pods, inside its border.
+const GRID_MIN_HEIGHT: u16 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrangement {
     SideBySide,
     Stacked,
+    /// Four to nine clusters: `cols` × `rows` (the last row may hold fewer, wider panes).
+    Grid {
+        cols: u16,
+        rows: u16,
+    },
     Tabbed,
     Zoomed,
 }
@@ -30,19 +40,33 @@ pub struct ScreenAreas {
     pub act_log: Option<Rect>,
     /// The chat strip: always on a tall screen, on demand (`i`) on a small one.
     pub chat: Option<Rect>,
-    /// The alert panel between the panes and the chat strip; one line on small screens.
+    /// The alert panel between the panes and the chat strip, when there is room for it.
     pub alerts: Option<Rect>,
+    /// The story strip above the footer, on a screen too small for the chat strip.
+    pub strip: Option<Rect>,
     pub arrangement: Arrangement,
 }
 
-pub fn arrangement(area: Rect, model: &Model) -> Arrangement {
+/// How the panes share `body` on a screen of `area`.
+pub fn arrangement(area: Rect, body: Rect, model: &Model) -> Arrangement {
     let side_by_side_min = model.side_by_side_min_width;
     let n = model.clusters.len().max(1) as u16;
     if model.zoomed {
-        Arrangement::Zoomed
-    } else if n == 1 || area.width >= side_by_side_min.max(40 * n) {
-        Arrangement::SideBySide
-    } else if area.height >= STACKED_MIN_HEIGHT.max(10 * n + 4) {
+        return Arrangement::Zoomed;
+    }
+    if n == 1 || area.width >= side_by_side_min.max(PANE_MIN_WIDTH * n) {
+        return Arrangement::SideBySide;
+    }
+    if n >= 4 {
+        // The fewest rows whose panes are wide enough, while each keeps its 8 rows.
+        for rows in 2..=n {
+            let cols = n.div_ceil(rows);
+            if body.width / cols >= PANE_MIN_WIDTH && body.height / rows >= GRID_MIN_HEIGHT {
+                return Arrangement::Grid { cols, rows };
+            }
+        }
+    }
+    if area.height >= STACKED_MIN_HEIGHT.max(10 * n + 4) {
         Arrangement::Stacked
     } else {
         Arrangement::Tabbed
@@ -56,9 +80,18 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         Constraint::Length(1),
     ])
     .areas(area);
-    // A triage view takes the chat strip's room too; typing brings the strip back.
-    let show_chat =
-        model.chat.focused || (body.height >= 30 && model.view == crate::model::View::Panes);
+    use crate::model::View;
+    // A triage view takes the chat strip's room too; typing brings the strip back (but not
+    // over the chat's own view).
+    let show_chat = (model.chat.focused && model.view != View::Chat)
+        || (body.height >= 30 && model.view == View::Panes);
+    // Too small for the chat: the story strip keeps act, exfil, alerts and chat in sight.
+    let (body, strip) = if small_screen(model) && body.height >= 4 {
+        let [b, s] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
+        (b, Some(s))
+    } else {
+        (body, None)
+    };
     let (body, chat) = if show_chat && body.height >= 12 {
         let height = if body.height >= 40 { 12 } else { 8 };
         let [b, c] = Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
@@ -71,7 +104,7 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
     let (body, alerts) = if !model.zoomed && body.height >= panel + 20 {
         let [b, a] = Layout::vertical([Constraint::Min(0), Constraint::Length(panel)]).areas(body);
         (b, Some(a))
-    } else if body.height >= 8 {
+    } else if body.height >= 8 && strip.is_none() {
         let [b, a] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
         (b, Some(a))
     } else {
@@ -85,9 +118,28 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
     } else {
         (body, None)
     };
-    let arrangement = arrangement(area, model);
+    let arrangement = arrangement(area, body, model);
     let n = model.clusters.len();
     let (tabs, panes) = match arrangement {
+        Arrangement::Grid { cols, rows } => {
+            let row_rects = Layout::vertical(vec![
+                Constraint::Ratio(1, u32::from(rows));
+                usize::from(rows)
+            ])
+            .split(body);
+            let mut panes = Vec::with_capacity(n);
+            for (r, row) in row_rects.iter().enumerate() {
+                let first = r * usize::from(cols);
+                let here = n.saturating_sub(first).min(usize::from(cols));
+                if here == 0 {
+                    break;
+                }
+                let cells =
+                    Layout::horizontal(vec![Constraint::Ratio(1, here as u32); here]).split(*row);
+                panes.extend(cells.iter().enumerate().map(|(c, rect)| (first + c, *rect)));
+            }
+            (None, panes)
+        }
         Arrangement::SideBySide => {
             let rects =
                 Layout::horizontal(vec![Constraint::Ratio(1, n.max(1) as u32); n]).split(body);
@@ -116,8 +168,15 @@ pub fn screen(area: Rect, model: &Model) -> ScreenAreas {
         act_log,
         chat,
         alerts,
+        strip,
         arrangement,
     }
+}
+
+/// A screen too small for the chat strip (80×24, 100×30): the story strip stands in for
+/// it, and `Tab` reaches the chat, exfil and alert views past the clusters.
+pub fn small_screen(model: &Model) -> bool {
+    model.size.1.saturating_sub(2) < 30
 }
 
 /// Rows of pod list visible in the focused pane, or of the open view: what PgUp/PgDn

@@ -14,7 +14,9 @@ mod help;
 mod images;
 pub mod layout;
 mod links;
+pub mod logs;
 mod problems;
+mod strip;
 mod timeline;
 
 use ratatui::Frame;
@@ -40,6 +42,9 @@ pub fn draw(frame: &mut Frame, model: &Model, theme: &Theme) {
     }
     if let Some(area) = areas.alerts {
         alerts::draw(frame, area, model, theme);
+    }
+    if let Some(area) = areas.strip {
+        strip::draw(frame, area, model, theme);
     }
     if let (Some(area), Some(run)) = (areas.act_log, model.act_run.as_ref()) {
         act::draw_log(frame, area, run, model, theme);
@@ -68,8 +73,22 @@ fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, them
         View::Problems => problems::draw(frame, areas.body, model, theme),
         View::Timeline => timeline::draw(frame, areas.body, model, theme),
         View::Images => images::draw(frame, areas.body, model, theme),
-        View::Logs => cluster::draw_body(frame, areas, model, theme),
         View::Doctor => doctor::draw(frame, areas.body, model, theme),
+        View::Logs => logs::draw(frame, areas.body, model, theme),
+        View::Chat | View::Exfil | View::Alerts => {
+            // Below the tab bar that reaches them, when there is one.
+            let mut area = areas.body;
+            if let Some(tabs) = areas.tabs {
+                cluster::draw_tabs(frame, tabs, model, theme);
+                area.y = tabs.bottom();
+                area.height = areas.body.bottom().saturating_sub(tabs.bottom());
+            }
+            match model.view {
+                View::Chat => chat::draw(frame, area, model, theme),
+                View::Exfil => exfil::draw(frame, area, model, theme),
+                _ => alerts::draw(frame, area, model, theme),
+            }
+        }
     }
 }
 
@@ -92,7 +111,7 @@ pub fn view_line_count(model: &Model) -> usize {
         View::Timeline => timeline::merged(model).len(),
         View::Images => images::lines(model).len() + 1,
         View::Doctor => model.doctor.results.len(),
-        View::Panes | View::Logs => 0,
+        View::Panes | View::Logs | View::Chat | View::Exfil | View::Alerts => 0,
     }
 }
 

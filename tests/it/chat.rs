@@ -191,11 +191,12 @@ async fn the_same_prompt_in_three_acts() {
         "{status}"
     );
 
-    let record = h.h.app.model.exfil.last_record.join("\n");
-    assert!(
-        record.contains("Alex Carter") && record.contains("acme-fx/currency-converter"),
-        "{record}"
-    );
+    // The record follows the counted line in a message of its own.
+    h.until(Duration::from_secs(10), "the stolen record", |m| {
+        let record = m.exfil.last_record.join("\n");
+        record.contains("Alex Carter") && record.contains("acme-fx/currency-converter")
+    })
+    .await;
 
     // Act 3: policies on; still fooled, nothing stolen, a deny on record.
     for (ns, name, spec) in [

@@ -270,7 +270,7 @@ fn theme_errors_name_the_user_file() {
     let err = Theme::load_from("nope", false, Some(dir.path())).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown theme `nope`; available themes: broken, default, high-contrast, light"
+        "unknown theme `nope`; available themes: broken, default, high-contrast, light, video"
     );
 }
 

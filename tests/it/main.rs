@@ -21,6 +21,7 @@ mod doctor;
 mod exfil;
 mod forwards;
 mod inert;
+mod logs;
 mod panes;
 mod snapshots;
 mod support;

@@ -258,7 +258,7 @@ async fn one_filter_narrows_every_pane() {
     }
     // The pinned deployment's row, and its pod (a narrow pane cuts the pod's name).
     assert!(screen.contains("deploy/currency-converter"), "{screen}");
-    assert!(screen.matches("currency-conv").count() >= 2, "{screen}");
+    assert!(screen.matches("currency-co").count() >= 2, "{screen}");
     assert!(screen.contains("/ 1 of "), "{screen}");
     h.press(KeyCode::Esc, KeyModifiers::NONE).await;
     let screen = h

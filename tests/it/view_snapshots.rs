@@ -460,6 +460,124 @@ fn views_survive_tiny_and_huge_terminals() {
     }
 }
 
+/// Six clusters at 200×50: a 3×2 grid, every title and every pod on screen.
+#[test]
+fn six_clusters_in_a_grid_200x50() {
+    let names = ["edge", "bank", "vendor", "eu-west", "us-east", "ap-south"];
+    let clusters = names
+        .iter()
+        .map(|n| (n.to_string(), format!("kind-{n}")))
+        .collect();
+    let mut m = Model::new(WorldMode::Simulated, clusters, now());
+    for (i, name) in names.iter().enumerate() {
+        update(&mut m, Msg::Cluster(i, ClusterMsg::Reachable));
+        let pods = (0..3)
+            .map(|p| {
+                pod(
+                    "payments",
+                    &format!("payments-{name}-{p}"),
+                    PodPhase::Running,
+                    "payments:2.1.0",
+                    30,
+                )
+            })
+            .collect();
+        update(
+            &mut m,
+            Msg::Cluster(i, ClusterMsg::Pods(ResourceMsg::Reset(pods))),
+        );
+    }
+    let screen = render(&mut m, 200, 50);
+    for (i, name) in names.iter().enumerate() {
+        assert!(
+            screen.contains(&format!(" {} {name} · kind-{name}", i + 1)),
+            "{name}:\n{screen}"
+        );
+        for p in 0..3 {
+            assert!(
+                screen.contains(&format!("payments-{name}-{p}")),
+                "{name} pod {p}:\n{screen}"
+            );
+        }
+    }
+    insta::assert_snapshot!("six_clusters_200x50", screen);
+    // Nine still make a grid at 240×70; at 80×24 there is only room for tabs.
+    let mut m9 = Model::new(
+        WorldMode::Simulated,
+        (0..9)
+            .map(|i| (format!("c{i}"), format!("ctx{i}")))
+            .collect(),
+        now(),
+    );
+    let screen = render(&mut m9, 240, 70);
+    assert_eq!(screen.matches("· ctx").count(), 9, "{screen}");
+    let screen = render(&mut m9, 80, 24);
+    assert!(
+        screen.contains("1 c0") && screen.contains("│ 9"),
+        "the tab bar:\n{screen}"
+    );
+}
+
+/// 80×24 mid-act-2: the story strip under the pane says the act, the exfil rise, the
+/// firing alert and the last chat line; Tab reaches the chat, exfil and alert views.
+#[test]
+fn the_story_strip_on_a_small_screen() {
+    use control_room::model::alerts::{AlertRow, AlertState, AlertsMsg, Origin};
+    use control_room::msg::{ChatEvent, ExfilMsg};
+    let mut m = model();
+    let at = now() - Duration::seconds(5);
+    update(
+        &mut m,
+        Msg::Exfil(ExfilMsg::Event {
+            at: at.with_timezone(&Utc),
+            line: "EXFIL RECEIVED from 10.30.1.7".into(),
+            pod: "mock-attacker-1".into(),
+        }),
+    );
+    update(
+        &mut m,
+        Msg::Alerts(AlertsMsg::Prometheus {
+            at: now().with_timezone(&Utc),
+            result: Ok(vec![AlertRow {
+                name: "IstioAuthZDeny".into(),
+                state: AlertState::Firing,
+                labels: Default::default(),
+                summary: String::new(),
+                active_at: Some(at.with_timezone(&Utc)),
+                origin: Origin::Prometheus,
+            }]),
+        }),
+    );
+    update(&mut m, Msg::Prompt("What is my balance?".into()));
+    update(
+        &mut m,
+        Msg::Chat(ChatEvent::Text {
+            text: "£4,287.55 ≈ $5,445.19 at today's rate".into(),
+            append: false,
+        }),
+    );
+    let screen = render(&mut m, 80, 24);
+    let strip = screen.lines().rev().nth(1).unwrap_or("");
+    for needle in ["ACT 2", "exfil 1 +1", "● IstioAuthZDeny", "£4,287.55"] {
+        assert!(
+            strip.contains(needle),
+            "{needle} in the strip: {strip}\n{screen}"
+        );
+    }
+    insta::assert_snapshot!("strip_80x24", screen);
+    keys(&mut m, "3");
+    for (view, name) in [
+        (View::Chat, "chat_view"),
+        (View::Exfil, "exfil_view"),
+        (View::Alerts, "alerts_view"),
+    ] {
+        press(&mut m, KeyCode::Tab, KeyModifiers::NONE);
+        assert_eq!(m.view, view);
+        let screen = render(&mut m, 80, 24);
+        insta::assert_snapshot!(format!("{name}_80x24"), screen);
+    }
+}
+
 // ---- the doctor view ----
 
 use control_room::msg::doctor::{CheckResult, DoctorMsg, Evidence, Verdict};

@@ -4,6 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 mod chat;
 mod filter;
+mod logs;
 #[cfg(test)]
 mod triage_tests;
 mod views;
@@ -57,6 +58,8 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Exfil(msg) => on_exfil(model, msg),
         Msg::Alerts(msg) => model.alerts.apply(msg, model.now),
         Msg::Inspect(msg) => views::on_inspect(model, msg),
+        Msg::Logs(msg) => logs::on_logs(model, msg),
+        Msg::ReadLogs(request) => return logs::read_logs(model, request),
     }
     Vec::new()
 }
@@ -228,6 +231,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    if model.view == View::Logs {
+        return logs::on_key(model, &key);
+    }
     if model.view != View::Panes
         && let Some(effects) = views::on_view_key(model, &key)
     {
@@ -279,9 +285,8 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             model.help_scroll = 0;
         }
         Action::Zoom => model.zoomed = !model.zoomed,
-        Action::NextPane if count > 0 => model.focus = (model.focus + 1) % count,
-        Action::PrevPane if count > 0 => model.focus = (model.focus + count - 1) % count,
-        Action::NextPane | Action::PrevPane => {}
+        Action::NextPane => return cycle(model, true),
+        Action::PrevPane => return cycle(model, false),
         Action::Down => move_cursor(model, 1, page),
         Action::Up => move_cursor(model, -1, page),
         Action::PageDown => move_cursor(model, page as isize, page),
@@ -305,7 +310,21 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::Doctor => return views::open_doctor(model),
         Action::Filter => return filter::open(model),
         Action::DeletePod => return ask_delete(model),
-        Action::Logs => {}
+        Action::Fold => {
+            let all = !model.clusters.iter().any(|c| c.unfold_all);
+            for c in &mut model.clusters {
+                c.set_unfold_all(all);
+            }
+            notice(
+                model,
+                if all {
+                    "every namespace unfolded"
+                } else {
+                    "platform namespaces folded"
+                },
+            );
+        }
+        Action::Logs => return logs::open_logs(model),
     }
     Vec::new()
 }
@@ -405,6 +424,42 @@ fn ask_delete(model: &mut Model) -> Vec<Effect> {
     Vec::new()
 }
 
+/// `Tab`/`Shift+Tab`: the next or previous cluster pane; on a small screen the chat, exfil
+/// and alert views follow the clusters in the same round.
+fn cycle(model: &mut Model, forward: bool) -> Vec<Effect> {
+    let clusters = model.clusters.len();
+    let extra: &[View] = if crate::ui::layout::small_screen(model) {
+        &[View::Chat, View::Exfil, View::Alerts]
+    } else {
+        &[]
+    };
+    let stops = clusters + extra.len();
+    if stops == 0 {
+        return Vec::new();
+    }
+    let here = match extra.iter().position(|v| *v == model.view) {
+        Some(i) => clusters + i,
+        None => model.focus.min(clusters.saturating_sub(1)),
+    };
+    let next = if forward {
+        (here + 1) % stops
+    } else {
+        (here + stops - 1) % stops
+    };
+    let mut effects = Vec::new();
+    if model.inspect.take().is_some() {
+        effects.push(Effect::StopInspect);
+    }
+    model.view_back = None;
+    if next < clusters {
+        model.focus = next;
+        model.view = View::Panes;
+    } else {
+        model.view = extra[next - clusters];
+    }
+    effects
+}
+
 fn move_cursor(model: &mut Model, delta: isize, page: usize) {
     if let Some(c) = model.clusters.get_mut(model.focus) {
         c.move_cursor(delta, page);
@@ -453,6 +508,8 @@ mod tests {
     #[test]
     fn focus_keys() {
         let mut m = model();
+        // Big enough for every panel, so Tab is for the clusters alone.
+        update(&mut m, Msg::Resize(200, 60));
         update(&mut m, key(KeyCode::Char('3')));
         assert_eq!(m.focus, 2);
         update(&mut m, key(KeyCode::Tab));

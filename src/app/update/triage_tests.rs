@@ -340,3 +340,43 @@ fn views_scroll_within_their_lines() {
     update(&mut m, ch('I'));
     assert_eq!(m.view, View::Panes, "the view's key closes it");
 }
+
+#[test]
+fn on_a_small_screen_tab_reaches_chat_exfil_and_alerts() {
+    let mut m = model();
+    update(&mut m, Msg::Resize(80, 24));
+    let mut seen = Vec::new();
+    for _ in 0..7 {
+        update(&mut m, key(KeyCode::Tab));
+        seen.push((m.view, m.focus));
+    }
+    assert_eq!(
+        seen,
+        [
+            (View::Panes, 1),
+            (View::Panes, 2),
+            (View::Chat, 2),
+            (View::Exfil, 2),
+            (View::Alerts, 2),
+            (View::Panes, 0),
+            (View::Panes, 1),
+        ]
+    );
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
+    assert_eq!(m.view, View::Alerts, "Shift+Tab goes round the other way");
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.view, View::Panes);
+    // A big screen shows them all already: Tab is for the clusters only.
+    update(&mut m, Msg::Resize(200, 60));
+    for _ in 0..3 {
+        update(&mut m, key(KeyCode::Tab));
+        assert_eq!(m.view, View::Panes);
+    }
+}

@@ -65,8 +65,16 @@ pub(super) fn open_inspect(model: &mut Model, view: View, target: InspectTarget)
     vec![Effect::Inspect { id, target }]
 }
 
-/// `Enter`/`d`: the detail of the selected pod or deployment.
+/// `Enter`/`d`: the detail of the selected pod or deployment; on a foldable namespace's
+/// row, it opens or closes.
 pub(super) fn open_detail(model: &mut Model) -> Vec<Effect> {
+    let focus = model.focus;
+    if let Some(c) = model.clusters.get_mut(focus)
+        && let Some((RowKey::Namespace(ns), _)) = c.cursor_row()
+        && c.toggle_fold(&ns)
+    {
+        return Vec::new();
+    }
     match selected_target(model) {
         Ok(t @ (InspectTarget::Pod { .. } | InspectTarget::Deployment { .. })) => {
             open_inspect(model, View::Detail, t)
@@ -336,7 +344,11 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
             model,
             "get deployments,daemonsets -A -o wide",
         )),
-        View::Logs | View::Doctor => Err("nothing to copy here".to_string()),
+        View::Exfil => attacker_logs_command(model),
+        // The log view copies its own command (`update::logs`) before it gets here.
+        View::Logs | View::Chat | View::Alerts | View::Doctor => {
+            Err("nothing to copy here".to_string())
+        }
     };
     match command {
         Ok(command) => {
@@ -385,6 +397,21 @@ fn problem_command(model: &Model) -> Result<String, String> {
             shell_quote(&format!("metadata.name={}", p.key.name))
         ),
     })
+}
+
+/// The exfil view: the attacker's log, as kubectl follows it.
+fn attacker_logs_command(model: &Model) -> Result<String, String> {
+    let attacker = &model.demo.attacker;
+    let cluster = model
+        .clusters
+        .iter()
+        .position(|c| c.name == attacker.cluster)
+        .ok_or_else(|| format!("cluster `{}` is not configured", attacker.cluster))?;
+    Ok(format!(
+        "{} logs -f deploy/{}",
+        kubectl_prefix(model, cluster, Some(&attacker.namespace)),
+        shell_quote(&attacker.deployment)
+    ))
 }
 
 /// One command per cluster, one per line.

@@ -45,7 +45,7 @@ impl Record {
         }
         let room = RECORD_BYTES.saturating_sub(self.bytes);
         if self.lines.len() < RECORD_LINES && room > 0 {
-            let kept = super::lines::shorten(text, room);
+            let kept = crate::sources::logs::lines::shorten(text, room);
             self.bytes += kept.len();
             self.lines.push(kept);
         } else {

@@ -12,12 +12,12 @@ use kube::api::LogParams;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::cursor::{Cursor, split_stamp};
-use super::lines::{LINE_CAP, LineReader, decode, printable, shorten};
 use super::record::Record;
 use crate::msg::{ExfilMsg, Msg};
 use crate::sources::backoff::QuickBackoff;
 use crate::sources::kubeconfig::describe_error;
+use crate::sources::logs::cursor::{Cursor, split_stamp};
+use crate::sources::logs::lines::{LINE_CAP, LineReader, decode, printable, shorten};
 
 /// A one-shot read (`status`) takes at most this much of each pod's log, from its start:
 /// the bound is in bytes, so a log of megabyte lines costs no more than one of short lines,

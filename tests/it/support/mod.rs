@@ -110,6 +110,8 @@ pub struct Harness {
     /// What `y` copied and `o` opened.
     pub clipboard: Arc<Mutex<Vec<String>>>,
     pub browser: Arc<Mutex<Vec<String>>>,
+    /// Where `s` in the log view saves (never the tester's own state dir).
+    pub saved_logs: tempfile::TempDir,
     size: (u16, u16),
 }
 
@@ -123,10 +125,12 @@ impl Harness {
     pub async fn start(world: World, config: &Config, parts: Parts, size: (u16, u16)) -> Harness {
         let clipboard = Arc::new(Mutex::new(Vec::new()));
         let browser = Arc::new(Mutex::new(Vec::new()));
+        let saved_logs = tempfile::tempdir().expect("tempdir");
         let options = RuntimeOptions {
             log_path: "/tmp/control-room-test.log".into(),
             clipboard: Some(Clipboard::Captured(clipboard.clone())),
             browser: Some(Browser::Captured(browser.clone())),
+            saved_logs: Some(saved_logs.path().join("logs")),
             ..RuntimeOptions::default()
         };
         let (mut app, runtime) = Runtime::start(world, config, parts, options).await;
@@ -139,6 +143,7 @@ impl Harness {
             theme: Theme::builtin("default").expect("theme"),
             clipboard,
             browser,
+            saved_logs,
             size,
         }
     }

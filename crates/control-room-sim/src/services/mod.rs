@@ -9,6 +9,7 @@
 //! [`ExfilLedger`], the mock-attacker's count of what it received.
 
 mod agentregistry;
+pub mod alertmanager;
 mod agents;
 mod attacker;
 mod chatbot;
@@ -60,6 +61,8 @@ pub struct Services {
     prometheus: prometheus::Engine,
     /// The log-generator pod's program, when the run has one.
     log_generator: OnceLock<loggen::LogGenerator>,
+    /// What bank's Alertmanager received from Prometheus, and the mail it sent.
+    delivery: alertmanager::Delivery,
 }
 
 impl std::fmt::Debug for Services {
@@ -98,6 +101,7 @@ impl Services {
             forwards: AtomicUsize::new(0),
             prometheus: prometheus::Engine::new(),
             log_generator: OnceLock::new(),
+            delivery: alertmanager::Delivery::default(),
         })
     }
 
@@ -107,6 +111,11 @@ impl Services {
             .iter()
             .find(|(short, store)| *short == cluster || store.cluster() == cluster)
             .map(|(_, store)| store)
+    }
+
+    /// Bank's Alertmanager and the SOC inbox it mails.
+    pub fn delivery(&self) -> &alertmanager::Delivery {
+        &self.delivery
     }
 
     /// The shared handle to these services (`None` only while they are being dropped).
@@ -225,6 +234,7 @@ enum Program {
     AgentRegistry,
     Grafana,
     MailHog,
+    Alertmanager,
     KagentUi,
     GlooMeshUi,
 }
@@ -239,6 +249,7 @@ impl Program {
             ("bank", "trustusbank-platform", "agentregistry", 8080) => Self::AgentRegistry,
             ("bank", "trustusbank-observability", "grafana", 3000) => Self::Grafana,
             ("bank", "trustusbank-observability", "mailhog", 8025) => Self::MailHog,
+            ("bank", "trustusbank-observability", "alertmanager", 9093) => Self::Alertmanager,
             ("bank", "trustusbank-platform", "kagent-ui", 8080) => Self::KagentUi,
             ("bank", "gloo-mesh", "gloo-mesh-ui", 8090) => Self::GlooMeshUi,
             _ => return None,
@@ -253,6 +264,7 @@ impl Program {
             Self::AgentRegistry => agentregistry::router(services),
             Self::Grafana => pages::grafana(services),
             Self::MailHog => pages::mailhog(services),
+            Self::Alertmanager => alertmanager::router(services),
             Self::KagentUi => pages::kagent_ui(services),
             Self::GlooMeshUi => pages::gloo_mesh_ui(services),
         }

@@ -66,9 +66,13 @@ pub fn spawn_scrape_loop(services: &Arc<Services>) -> JoinHandle<()> {
                 return;
             };
             let samples = services.exported_samples();
+            let now = Utc::now();
+            services.prometheus.scrape_and_evaluate_at(now, samples);
+            // Prometheus then notifies Alertmanager, when it has one to notify.
+            let reachable = super::alertmanager::running(&services);
             services
-                .prometheus
-                .scrape_and_evaluate_at(Utc::now(), samples);
+                .delivery()
+                .send(&services.prometheus.alerts(), reachable, now);
         }
     })
 }

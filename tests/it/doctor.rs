@@ -245,6 +245,20 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
             exit: 1,
         },
         Pitfall {
+            name: "a remote secret for a cluster that is not configured",
+            inject: vec![
+                format!(
+                    "{} | {}",
+                    k(BANK, "-n istio-system create secret generic istio-remote-secret-trustusbank-old --from-literal=trustusbank-old=x --dry-run=client -o json"),
+                    k(BANK, "create -f -")
+                ),
+                k(BANK, "-n istio-system label secret istio-remote-secret-trustusbank-old istio/multiCluster=true"),
+            ],
+            expect: vec![("remote-secrets", "bank", "fail")],
+            names: "istio-remote-secret-trustusbank-old",
+            exit: 1,
+        },
+        Pitfall {
             name: "a namespace without its network",
             inject: vec![k(VENDOR, "label ns trustusbank-bank-vendors topology.istio.io/network-")],
             expect: vec![("network-labels", "vendor", "fail")],

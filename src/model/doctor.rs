@@ -26,6 +26,8 @@ pub struct DoctorModel {
     /// The selected line of the doctor view, and whether its detail is open.
     pub selected: usize,
     pub detail: bool,
+    /// First line shown of the detail (a long fix scrolls).
+    pub detail_scroll: usize,
     /// The cluster order the results are sorted by.
     pub cluster_order: Vec<String>,
 }

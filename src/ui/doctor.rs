@@ -204,5 +204,8 @@ pub fn detail_lines(r: &CheckResult, model: &Model, width: usize, theme: &Theme)
 
 fn draw_detail(frame: &mut Frame, area: Rect, r: &CheckResult, model: &Model, theme: &Theme) {
     let lines = detail_lines(r, model, usize::from(area.width), theme);
-    frame.render_widget(Paragraph::new(lines), area);
+    let last = lines.len().saturating_sub(usize::from(area.height));
+    let top = model.doctor.detail_scroll.min(last);
+    let shown: Vec<Line> = lines.into_iter().skip(top).collect();
+    frame.render_widget(Paragraph::new(shown), area);
 }

@@ -110,7 +110,10 @@ pub fn view_line_count(model: &Model) -> usize {
         // Less the header row.
         View::Timeline => timeline::merged(model).len(),
         View::Images => images::lines(model).len() + 1,
-        View::Doctor => model.doctor.results.len(),
+        View::Doctor => match (model.doctor.detail, model.doctor.selected_result()) {
+            (true, Some(r)) => doctor::detail_lines(r, model, width, &Theme::default()).len(),
+            _ => model.doctor.results.len(),
+        },
         View::Panes | View::Logs | View::Chat | View::Exfil | View::Alerts => 0,
     }
 }

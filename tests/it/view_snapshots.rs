@@ -724,3 +724,37 @@ fn doctor_view_and_its_detail() {
         press(&mut m, KeyCode::Esc, KeyModifiers::NONE);
     }
 }
+
+#[test]
+fn a_long_fix_scrolls_in_the_doctor_detail() {
+    let mut m = model();
+    m.doctor.enabled = true;
+    let effects = press(&mut m, KeyCode::Char('D'), KeyModifiers::SHIFT);
+    let Some(Effect::RunDoctor(run)) = effects.first().cloned() else {
+        panic!("D runs the doctor: {effects:?}");
+    };
+    let long: Vec<String> = (1..=40).map(|i| format!("kubectl --context kind-trustusbank-vendor step {i}")).collect();
+    let fix: Vec<&str> = long.iter().map(String::as_str).collect();
+    let r = result(
+        "collector-allowlist",
+        "vendor",
+        Verdict::Fail,
+        vec![ev("ConfigMap gloo-mesh/gloo-telemetry-collector-config (vendor)", "data.relay", "absent")],
+        &fix,
+    );
+    update(&mut m, Msg::Doctor(DoctorMsg::Checked(run, r)));
+    update(&mut m, Msg::Doctor(DoctorMsg::Finished(run)));
+    press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
+    let top = render(&mut m, 80, 24);
+    assert!(top.contains("step 1\n") || top.contains("step 1 "), "{top}");
+    assert!(!top.contains("step 40"), "{top}");
+    for _ in 0..100 {
+        press(&mut m, KeyCode::Char('j'), KeyModifiers::NONE);
+    }
+    let bottom = render(&mut m, 80, 24);
+    assert!(bottom.contains("step 40"), "the last line of the fix can be reached:\n{bottom}");
+    // Up from the bottom moves at once (the scroll stops at the last page).
+    press(&mut m, KeyCode::Char('k'), KeyModifiers::NONE);
+    let up = render(&mut m, 80, 24);
+    assert_ne!(up, bottom);
+}

@@ -252,8 +252,27 @@ fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     let count = model.doctor.results.len();
+    let page = model.page_rows.max(1);
+    let d = &mut model.doctor;
+    if d.detail {
+        // In the detail the movement keys scroll it (drawing keeps the last page in view).
+        match action {
+            Action::Down => d.detail_scroll += 1,
+            Action::Up => d.detail_scroll = d.detail_scroll.saturating_sub(1),
+            Action::PageDown => d.detail_scroll += page,
+            Action::PageUp => d.detail_scroll = d.detail_scroll.saturating_sub(page),
+            Action::Top => d.detail_scroll = 0,
+            _ => {}
+        }
+    }
+    if d.detail {
+        let lines = crate::ui::view_line_count(model);
+        let d = &mut model.doctor;
+        d.detail_scroll = d.detail_scroll.min(lines.saturating_sub(page));
+    }
     let d = &mut model.doctor;
     match action {
+        Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top if d.detail => {}
         Action::Quit if d.detail => d.detail = false,
         Action::Quit => return close_view(model),
         Action::Down if count > 0 => d.selected = (d.selected + 1).min(count - 1),
@@ -262,7 +281,10 @@ fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         Action::Bottom => d.selected = count.saturating_sub(1),
         Action::PageDown if count > 0 => d.selected = (d.selected + model.page_rows).min(count - 1),
         Action::PageUp => d.selected = d.selected.saturating_sub(model.page_rows),
-        Action::Detail => d.detail = !d.detail,
+        Action::Detail => {
+            d.detail = !d.detail;
+            d.detail_scroll = 0;
+        }
         Action::Doctor => return start_doctor(model),
         Action::CopyCommand => {
             let Some(r) = model.doctor.selected_result() else {

@@ -545,3 +545,21 @@ async fn the_badge_follows_a_break_and_its_fix() {
         .await;
     h.shutdown().await;
 }
+
+/// A kind whose CRD is not installed cannot be read: its check is `unknown` (not `fail`,
+/// not `pass`), says which kind, and the doctor still exits 0 for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_not_served_leaves_its_check_unknown() {
+    let Some(bench) = Bench::new().await else { return };
+    bench
+        .run(&k(BANK, "delete crd remotemcpservers.kagent.dev"))
+        .await;
+    let (code, rows) = bench
+        .doctor_until("agent-tools unknown", |rows| {
+            not_passing(rows) == set(&[("agent-tools", "bank", "unknown")])
+        })
+        .await;
+    assert_eq!(code, Some(0), "unknown alone does not fail the pre-flight");
+    let evidence = row(&rows, "agent-tools", "bank")["evidence"].to_string();
+    assert!(evidence.contains("RemoteMCPServer") && evidence.contains("not served"), "{evidence}");
+}

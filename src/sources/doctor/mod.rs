@@ -131,10 +131,13 @@ impl Cluster {
     }
 }
 
-/// What a check concluded.
+/// What a check concluded. What is wrong is listed before what is fine, so the first
+/// line of evidence of a failing check is its reason.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outcome {
     pub evidence: Vec<Evidence>,
+    /// How many of `evidence`, from the front, say what is wrong.
+    wrong_count: usize,
     pub fix: Vec<String>,
     pub failed: bool,
     pub warned: bool,
@@ -143,6 +146,11 @@ pub(crate) struct Outcome {
 impl Outcome {
     pub fn saw(&mut self, object: impl Into<String>, field: impl Into<String>, value: impl Into<String>) {
         self.evidence.push(ev(object, field, value));
+    }
+
+    fn flag(&mut self, object: impl Into<String>, field: impl Into<String>, value: impl Into<String>) {
+        self.evidence.insert(self.wrong_count, ev(object, field, value));
+        self.wrong_count += 1;
     }
 
     /// Evidence of something wrong, with the commands that fix it.
@@ -154,7 +162,7 @@ impl Outcome {
         fix: impl IntoIterator<Item = String>,
     ) {
         self.failed = true;
-        self.saw(object, field, value);
+        self.flag(object, field, value);
         for f in fix {
             if !self.fix.contains(&f) {
                 self.fix.push(f);
@@ -171,7 +179,7 @@ impl Outcome {
         fix: impl IntoIterator<Item = String>,
     ) {
         self.warned = true;
-        self.saw(object, field, value);
+        self.flag(object, field, value);
         for f in fix {
             if !self.fix.contains(&f) {
                 self.fix.push(f);

@@ -92,3 +92,59 @@ impl DoctorModel {
         self.results.get(self.selected)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn at(secs: i64) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-12-01T14:00:00+00:00").expect("time") + Duration::seconds(secs)
+    }
+
+    fn result(id: &'static str, cluster: &str, verdict: Verdict) -> CheckResult {
+        CheckResult {
+            id,
+            title: "t",
+            result: verdict,
+            cluster: cluster.into(),
+            clusters: vec![cluster.into()],
+            evidence: Vec::new(),
+            fix: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_newer_run_wins_and_results_keep_the_walkthrough_order() {
+        let mut d = DoctorModel {
+            enabled: true,
+            cluster_order: vec!["edge".into(), "bank".into()],
+            ..DoctorModel::default()
+        };
+        assert!(d.due(at(0)), "never run: due");
+        let first = d.start(at(0));
+        assert!(!d.due(at(30)), "running: not due");
+        let second = d.start(at(1));
+        // The first run's late news is ignored.
+        d.apply(DoctorMsg::Checked(first, result("license", "edge", Verdict::Fail)), at(2));
+        d.apply(DoctorMsg::Finished(first), at(2));
+        assert!(d.results.is_empty() && d.running);
+        d.apply(DoctorMsg::Checked(second, result("license", "bank", Verdict::Pass)), at(3));
+        d.apply(DoctorMsg::Checked(second, result("contexts", "bank", Verdict::Pass)), at(3));
+        d.apply(DoctorMsg::Checked(second, result("contexts", "edge", Verdict::Fail)), at(3));
+        let order: Vec<(&str, &str)> = d.results.iter().map(|r| (r.id, r.cluster.as_str())).collect();
+        assert_eq!(order, [("contexts", "edge"), ("contexts", "bank"), ("license", "bank")]);
+        assert!(!d.done());
+        d.apply(DoctorMsg::Finished(second), at(4));
+        assert!(d.done());
+        assert_eq!(d.count(Verdict::Fail), 1);
+        assert!(!d.due(at(60)), "a minute after it started, not yet");
+        assert!(d.due(at(61)));
+    }
+
+    #[test]
+    fn a_disabled_doctor_is_never_due() {
+        let d = DoctorModel::default();
+        assert!(!d.due(at(1000)));
+    }
+}

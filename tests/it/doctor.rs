@@ -247,11 +247,7 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
         Pitfall {
             name: "a remote secret for a cluster that is not configured",
             inject: vec![
-                format!(
-                    "{} | {}",
-                    k(BANK, "-n istio-system create secret generic istio-remote-secret-trustusbank-old --from-literal=trustusbank-old=x --dry-run=client -o json"),
-                    k(BANK, "create -f -")
-                ),
+                k(BANK, "-n istio-system create secret generic istio-remote-secret-trustusbank-old --from-literal=trustusbank-old=x"),
                 k(BANK, "-n istio-system label secret istio-remote-secret-trustusbank-old istio/multiCluster=true"),
             ],
             expect: vec![("remote-secrets", "bank", "fail")],

@@ -162,26 +162,17 @@ fn remote_secret_fix(c: &Cluster, peer: &Cluster, source: Option<&Cluster>) -> V
             super::fix::quote(&file)
         )),
     }
-    // Built client-side and created from its JSON: `create secret` itself would send
-    // protobuf, and `apply` would copy the token into an annotation.
-    fix.push(format!(
-        "{} | {}",
-        kubectl(
-            &c.context,
-            &[
-                "-n",
-                "istio-system",
-                "create",
-                "secret",
-                "generic",
-                &name,
-                &format!("--from-file={}={file}", peer.mesh),
-                "--dry-run=client",
-                "-o",
-                "json",
-            ],
-        ),
-        kubectl(&c.context, &["create", "-f", "-"])
+    fix.push(kubectl(
+        &c.context,
+        &[
+            "-n",
+            "istio-system",
+            "create",
+            "secret",
+            "generic",
+            &name,
+            &format!("--from-file={}={file}", peer.mesh),
+        ],
     ));
     fix.push(kubectl(
         &c.context,

@@ -561,12 +561,10 @@ async fn license(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError> {
             object,
             "metadata.name",
             "absent",
-            // The key from the environment (M00's .env), never from here; created from
-            // client-side JSON so no annotation keeps a copy of it.
+            // The key from the environment (M00's .env), never from here.
             [format!(
-                "{} --from-literal=license=\"$SOLO_ISTIO_LICENSE_KEY\" --dry-run=client -o json | {}",
-                kubectl(&c.context, &["-n", "istio-system", "create", "secret", "generic", LICENSE_SECRET]),
-                kubectl(&c.context, &["create", "-f", "-"])
+                "{} --from-literal=license=\"$SOLO_ISTIO_LICENSE_KEY\"",
+                kubectl(&c.context, &["-n", "istio-system", "create", "secret", "generic", LICENSE_SECRET])
             )],
         );
     }

@@ -559,3 +559,56 @@ async fn a_kind_not_served_leaves_its_check_unknown() {
     let evidence = row(&rows, "agent-tools", "bank")["evidence"].to_string();
     assert!(evidence.contains("RemoteMCPServer") && evidence.contains("not served"), "{evidence}");
 }
+
+/// An API server whose RBAC refuses every read but `/version` (a context whose user has no
+/// rights): `contexts` passes, that cluster's other checks are `unknown` saying forbidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_forbids_reads_leaves_its_checks_unknown() {
+    use axum::http::{StatusCode, Uri};
+    let Some(bench) = Bench::new().await else { return };
+    async fn answer(uri: Uri) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+        let json = [("content-type", "application/json")];
+        if uri.path() == "/version" {
+            return (
+                StatusCode::OK,
+                json,
+                r#"{"major":"1","minor":"32","gitVersion":"v1.32.0"}"#.into(),
+            );
+        }
+        let status = serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("{} is forbidden: User \"demo\" cannot list resource", uri.path()),
+            "reason": "Forbidden", "code": 403,
+        });
+        (StatusCode::FORBIDDEN, json, status.to_string())
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, axum::Router::new().fallback(answer)).await;
+    });
+    let text = std::fs::read_to_string(bench.kubeconfig()).expect("kubeconfig");
+    let mut doc: Value = serde_saphyr::from_str(&text).expect("yaml");
+    let vendor_cluster = doc["contexts"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == VENDOR))
+        .and_then(|c| c["context"]["cluster"].as_str())
+        .expect("vendor's cluster")
+        .to_string();
+    for c in doc["clusters"].as_array_mut().expect("clusters") {
+        if c["name"] == vendor_cluster.as_str() {
+            c["cluster"]["server"] = Value::String(format!("http://{addr}"));
+        }
+    }
+    let forbidden = bench.home.join("forbidden-kubeconfig.json");
+    std::fs::write(&forbidden, doc.to_string()).expect("write");
+    let (_, rows, took) = bench.doctor_on(&forbidden).await;
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(row(&rows, "contexts", "vendor")["result"], "pass");
+    for id in ["remote-secrets", "network-labels", "trust-domain", "license", "demo-start"] {
+        let r = row(&rows, id, "vendor");
+        assert_eq!(r["result"], "unknown", "{id} on vendor: {r}");
+        assert!(r["evidence"].to_string().contains("forbidden"), "{id}: {r}");
+    }
+    server.abort();
+}

@@ -4,7 +4,7 @@
 //! - against `control-room sim --pods-per-cluster 10000`: RSS of the TUI process (≤ 150 MB)
 //!   and the time until all 30,000 pods are shown, next to the time a plain paginated
 //!   LIST of the same pods takes;
-//! - CPU over 10 s idle (≈ 0) and under `--churn 300`;
+//! - CPU over 30 s idle (≤ 0.2 %) and over 10 s under `--churn 300`;
 //! - in a pseudo-terminal read by a VT parser (no tmux in between): start → first frame
 //!   (target ≤ 30 ms) and keypress → the frame that shows it under `--churn 300`
 //!   (p50/p99; target p99 ≤ 30 ms).
@@ -456,19 +456,20 @@ fn main() {
         );
     }
 
-    println!("== idle CPU (plain simulated world, 10 s after populated)");
+    println!("== idle CPU (plain simulated world, 30 s after populated)");
     {
         let sim = Sim::start(&[]);
         let t = Tmux::start(&tui_cmd(Some(&sim.config())));
         t.wait_for(Duration::from_secs(20), |s| populated(s, 5));
         std::thread::sleep(Duration::from_secs(1));
         let pid = t.pid();
+        // 30 s: the kernel counts CPU in 10 ms ticks, and an idle TUI spends a few.
         let c0 = cpu_seconds(pid);
-        std::thread::sleep(Duration::from_secs(10));
+        std::thread::sleep(Duration::from_secs(30));
         let c1 = cpu_seconds(pid);
         println!(
-            "TUI CPU over 10 s idle       {:>7.2} %  (target ≈ 0)",
-            (c1 - c0) / 10.0 * 100.0
+            "TUI CPU over 30 s idle       {:>7.2} %  (target ≤ 0.2 %)",
+            (c1 - c0) / 30.0 * 100.0
         );
     }
 

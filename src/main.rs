@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use control_room::app::world::{Choice, World};
+use control_room::app::world::{Choice, Opening, World};
 use control_room::app::{self, RuntimeOptions};
 use control_room::cli;
 use control_room::config::{self, Config, Theme};
@@ -60,9 +60,15 @@ impl Common {
     /// A signal while the world opens (the simulator starting) ends the program at once,
     /// with the world's own clean-up: the runtime's signal source only takes over after.
     async fn open_world(&self, config: &Config) -> anyhow::Result<World> {
+        let opening = World::decide(config, self.kubeconfig.as_deref(), self.choice())?;
+        self.open_decided(config, opening).await
+    }
+
+    /// [`Common::open_world`] once live-or-simulated is decided (the TUI draws in between).
+    async fn open_decided(&self, config: &Config, opening: Opening) -> anyhow::Result<World> {
         let ending = control_room::sources::signals::Ending::catch()?;
         tokio::select! {
-            world = World::open(config, self.kubeconfig.as_deref(), self.choice()) => world,
+            world = World::open_decided(config, opening) => world,
             n = ending.first() => Err(anyhow::Error::new(Interrupted(n))),
         }
     }
@@ -262,14 +268,20 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme_name = cli.theme.clone().unwrap_or_else(|| config.ui.theme.clone());
             let theme = Theme::load(&theme_name, no_color)?;
-            let world = cli.common.open_world(&config).await?;
+            let opening = World::decide(
+                &config,
+                cli.common.kubeconfig.as_deref(),
+                cli.common.choice(),
+            )?;
+            let provisional = opening.provisional(&config);
             let options = RuntimeOptions {
                 log_path,
                 no_confirm: cli.no_confirm,
                 read_only: cli.read_only,
                 ..RuntimeOptions::default()
             };
-            app::tui::run(world, &config, &theme, options).await
+            let open = cli.common.open_decided(&config, opening);
+            app::tui::run(provisional, open, &config, &theme, options).await
         }
     }
 }

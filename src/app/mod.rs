@@ -51,6 +51,9 @@ pub struct Pumped {
     pub closed: bool,
     /// Keys among the messages applied: a person waits on their frame.
     pub keys: usize,
+    /// Messages that changed what the screen shows (all but those `update` marked
+    /// [`Model::unchanged`]): without one there is nothing new to draw.
+    pub changed: usize,
 }
 
 impl App {
@@ -129,7 +132,9 @@ impl App {
         let mut queue = vec![msg];
         let mut follow_ups = 0;
         while let Some(msg) = queue.pop() {
-            for effect in update(&mut self.model, msg) {
+            let effects = update(&mut self.model, msg);
+            out.changed += usize::from(!self.model.unchanged);
+            for effect in effects {
                 if effect == Effect::Quit {
                     self.quit = true;
                 }
@@ -199,18 +204,24 @@ where
         // streaming thousands of lines a second must not hold a keypress for a frame).
         let next_frame = last_draw + frame;
         let mut key = pumped.keys > 0;
+        let mut changed = pumped.changed > 0;
         while !key && Instant::now() < next_frame {
             let more = app.pump(Some(next_frame)).await;
             if app.should_quit() {
                 return Ok(());
             }
             key = more.keys > 0;
+            changed |= more.changed > 0;
             if more.applied == 0 || more.closed {
                 break;
             }
         }
-        app.draw(terminal, theme)?;
-        last_draw = Instant::now();
+        // A poll that brought nothing new costs no frame: an idle screen draws at the
+        // clock's tick only.
+        if key || changed {
+            app.draw(terminal, theme)?;
+            last_draw = Instant::now();
+        }
     }
 }
 
@@ -256,6 +267,25 @@ mod tests {
         app.apply_now(key('q'));
         assert!(app.should_quit());
         assert_eq!(recorder.effects().last(), Some(&Effect::Quit));
+    }
+
+    /// A poll that repeats the screen is applied but counted as no change (no frame for it).
+    #[tokio::test]
+    async fn a_repeated_poll_is_not_a_change() {
+        let (mut app, tx, _) = app();
+        let poll = || {
+            Msg::Alerts(crate::msg::alerts::AlertsMsg::Prometheus {
+                at: chrono::Utc::now(),
+                result: Ok(Vec::new()),
+            })
+        };
+        tx.send(poll()).await.expect("send");
+        assert_eq!(app.pump(None).await.changed, 1, "the first answer shows");
+        tx.send(poll()).await.expect("send");
+        let again = app.pump(None).await;
+        assert_eq!((again.applied, again.changed), (1, 0));
+        tx.send(key('?')).await.expect("send");
+        assert_eq!(app.pump(None).await.changed, 1, "a key always draws");
     }
 
     /// A runner's answer (a refusal) reaches the model through `update`, at once.

@@ -12,7 +12,7 @@ use super::effects::{Browser, ChatSetup, Clipboard, EffectRunner, LiveEffects};
 use super::world::World;
 use super::{App, alerting, forwards};
 use crate::config::Config;
-use crate::model::Model;
+use crate::model::{Model, WorldMode};
 use crate::msg::Msg;
 use crate::sources::a2a::Protocol;
 use crate::sources::{self, clock};
@@ -328,13 +328,27 @@ fn model_for(world: &World, config: &Config, options: &RuntimeOptions) -> Model 
         .iter()
         .map(|c| (c.name.clone(), c.context.clone()))
         .collect();
-    let mut model = Model::new(world.mode, clusters, clock::now());
+    let mut model = configured_model(world.mode, clusters, config, options);
     for c in &mut model.clusters {
         c.insecure = world.insecure.contains(&c.context);
+    }
+    model.kubeconfig_path = world.kubeconfig_path.clone();
+    model
+}
+
+/// The model as the config and options make it, before anything was read: every cluster
+/// still connecting. The TUI draws it while the world opens.
+pub fn configured_model(
+    mode: WorldMode,
+    clusters: Vec<(String, String)>,
+    config: &Config,
+    options: &RuntimeOptions,
+) -> Model {
+    let mut model = Model::new(mode, clusters, clock::now());
+    for c in &mut model.clusters {
         c.fold = config.ui.fold.iter().cloned().collect();
     }
     model.log_path = options.log_path.clone();
-    model.kubeconfig_path = world.kubeconfig_path.clone();
     model.side_by_side_min_width = config.ui.narrow_width;
     model.set_demo(config.demo.clone());
     model.keys = config.keys.clone();

@@ -6,34 +6,47 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::runtime::{Parts, Runtime, RuntimeOptions};
+use super::runtime::{Parts, Runtime, RuntimeOptions, configured_model};
 use super::world::World;
 use crate::config::{Config, Theme};
+use crate::model::WorldMode;
 
 /// How long a running act gets to stop (SIGTERM, then SIGKILL to its group) on quit.
 const ACT_WIND_DOWN: Duration = Duration::from_secs(4);
 
 /// Runs the TUI until quit; the exit status is 128 + n when signal n ended it.
+///
+/// The screen comes first: the terminal is taken and a frame drawn from the config alone
+/// (the clusters `provisional` names, each still connecting) before `open` starts the
+/// simulator or anything touches the network — a presenter sees the tool at once.
 pub async fn run(
-    world: World,
+    provisional: (WorldMode, Vec<(String, String)>),
+    open: impl Future<Output = anyhow::Result<World>>,
     config: &Config,
     theme: &Theme,
     options: RuntimeOptions,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
-    let mut terminal = match ratatui::try_init() {
-        Ok(t) => t,
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    crate::exit::terminal_taken();
+    let (mode, clusters) = provisional;
+    let mut first = configured_model(mode, clusters, config, &options);
+    if let Ok(size) = terminal.size() {
+        first.size = (size.width, size.height);
+    }
+    // A frame that cannot be drawn here will not be drawn later either: the loop says why.
+    let _ = terminal.draw(|f| crate::ui::draw(f, &first, theme));
+    let world = match open.await {
+        Ok(world) => world,
         Err(e) => {
-            runtime.shutdown().await;
-            return Err(e).context("cannot set up the terminal");
+            leave_terminal();
+            return Err(e);
         }
     };
-    crate::exit::terminal_taken();
+    let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
     runtime.spawn_terminal_input();
     inject_panic_for_tests();
     let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
-    ratatui::restore();
-    crate::exit::terminal_restored();
+    leave_terminal();
     app.wind_down(ACT_WIND_DOWN).await;
     runtime.shutdown().await;
     result?;
@@ -41,6 +54,11 @@ pub async fn run(
         &app.model,
         std::process::ExitCode::SUCCESS,
     ))
+}
+
+fn leave_terminal() {
+    ratatui::restore();
+    crate::exit::terminal_restored();
 }
 
 /// `CONTROL_ROOM_TEST_PANIC=MS`: a task panics MS milliseconds after the screen is up. The

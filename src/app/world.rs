@@ -39,12 +39,57 @@ pub struct World {
     pub insecure: Vec<String>,
 }
 
+/// What [`World::decide`] chose, from local files only: the world before any network I/O,
+/// enough for a screen to name its clusters while the world opens.
+pub enum Opening {
+    Live {
+        kubeconfig: Box<Kubeconfig>,
+        path: String,
+    },
+    Simulated,
+}
+
+impl Opening {
+    /// The mode and clusters (name, context) the world will have once open.
+    pub fn provisional(&self, config: &Config) -> (WorldMode, Vec<(String, String)>) {
+        match self {
+            Opening::Live { .. } => (
+                live_mode(config),
+                config
+                    .clusters
+                    .iter()
+                    .map(|c| (c.name.clone(), c.context.clone()))
+                    .collect(),
+            ),
+            Opening::Simulated => (WorldMode::Simulated, control_room_sim::topology()),
+        }
+    }
+}
+
+fn live_mode(config: &Config) -> WorldMode {
+    if config.simulated {
+        WorldMode::Simulated
+    } else {
+        WorldMode::Live
+    }
+}
+
 impl World {
     pub async fn open(
         config: &Config,
         kubeconfig_flag: Option<&Path>,
         choice: Choice,
     ) -> anyhow::Result<World> {
+        let opening = Self::decide(config, kubeconfig_flag, choice)?;
+        Self::open_decided(config, opening).await
+    }
+
+    /// Live or simulated, from the flags, the config and the kubeconfig file: no network.
+    pub fn decide(
+        config: &Config,
+        kubeconfig_flag: Option<&Path>,
+        choice: Choice,
+    ) -> anyhow::Result<Opening> {
         let explicit = kubeconfig_flag.or(config.kubeconfig.as_deref());
         let loaded = kubeconfig::load(explicit);
         let live_ready = match &loaded {
@@ -60,21 +105,10 @@ impl World {
             Choice::Auto => live_ready,
         };
         if go_live {
-            let (kubeconfig, kubeconfig_path) = loaded?;
-            let mode = if config.simulated {
-                WorldMode::Simulated
-            } else {
-                WorldMode::Live
-            };
-            let insecure = insecure_contexts(&kubeconfig);
-            return Ok(World {
-                mode,
-                kubeconfig,
-                kubeconfig_path,
-                clusters: config.clusters.clone(),
-                sim: None,
-                sim_dir: None,
-                insecure,
+            let (kubeconfig, path) = loaded?;
+            return Ok(Opening::Live {
+                kubeconfig: Box::new(kubeconfig),
+                path,
             });
         }
         if choice == Choice::Auto {
@@ -87,7 +121,29 @@ impl World {
                 }
             }
         }
-        Self::simulated().await
+        Ok(Opening::Simulated)
+    }
+
+    /// Opens what [`World::decide`] chose: starts the simulator when it chose one.
+    pub async fn open_decided(config: &Config, opening: Opening) -> anyhow::Result<World> {
+        match opening {
+            Opening::Live {
+                kubeconfig,
+                path: kubeconfig_path,
+            } => {
+                let insecure = insecure_contexts(&kubeconfig);
+                Ok(World {
+                    mode: live_mode(config),
+                    kubeconfig: *kubeconfig,
+                    kubeconfig_path,
+                    clusters: config.clusters.clone(),
+                    sim: None,
+                    sim_dir: None,
+                    insecure,
+                })
+            }
+            Opening::Simulated => Self::simulated().await,
+        }
     }
 
     async fn simulated() -> anyhow::Result<World> {

@@ -29,6 +29,13 @@ impl Feed {
         self.describe.is_some()
     }
 
+    /// What the panel shows of this feed, its times aside (the clock's tick redraws those).
+    fn shows_as(&self, other: &Feed) -> bool {
+        self.describe == other.describe
+            && self.last_ok.is_some() == other.last_ok.is_some()
+            && self.error.as_ref().map(|(_, why)| why) == other.error.as_ref().map(|(_, why)| why)
+    }
+
     /// Answering now: the newest poll succeeded.
     pub fn healthy(&self) -> bool {
         self.last_ok.is_some() && self.error.is_none()
@@ -84,7 +91,30 @@ impl Default for AlertsModel {
 }
 
 impl AlertsModel {
-    pub fn apply(&mut self, msg: AlertsMsg, now: DateTime<FixedOffset>) {
+    /// Applies one answer; false when the screen shows the same as before but for how long
+    /// ago the last answer came (ages are redrawn by the clock's tick, a second at most
+    /// later): an idle screen then draws once a second, not at every poll.
+    pub fn apply(&mut self, msg: AlertsMsg, now: DateTime<FixedOffset>) -> bool {
+        let before = self.clone();
+        self.take(msg, now);
+        !self.shows_as(&before, now)
+    }
+
+    fn shows_as(&self, other: &AlertsModel, now: DateTime<FixedOffset>) -> bool {
+        self.alerts == other.alerts
+            && self.deny_rate == other.deny_rate
+            && self.deny_counters == other.deny_counters
+            && self.flashes == other.flashes
+            && self.prometheus.shows_as(&other.prometheus)
+            && self.alertmanager.shows_as(&other.alertmanager)
+            && self.ztunnel.shows_as(&other.ztunnel)
+            && self.poll_secs == other.poll_secs
+            && self.timeout_secs == other.timeout_secs
+            && (self.rounds > 0) == (other.rounds > 0)
+            && self.stale(now) == other.stale(now)
+    }
+
+    fn take(&mut self, msg: AlertsMsg, now: DateTime<FixedOffset>) {
         match msg {
             AlertsMsg::Sources {
                 prometheus,
@@ -286,6 +316,34 @@ mod tests {
         let a = m.alerts.iter().find(|a| a.name == "A").unwrap().clone();
         assert!(m.flashing(&a, now(20)), "A just went pending → firing");
         assert_eq!((m.firing(), m.pending()), (2, 0));
+    }
+
+    /// An idle screen draws at the tick, not at every poll: a poll that repeats what is on
+    /// screen says so; one that brings anything new (an alert, a failure) does not.
+    #[test]
+    fn a_poll_that_repeats_the_screen_says_so() {
+        let mut m = AlertsModel::default();
+        assert!(m.apply(prom(10, vec![]), now(10)), "the first answer");
+        assert!(
+            !m.apply(prom(12, vec![]), now(12)),
+            "the same, two seconds later"
+        );
+        assert_eq!(
+            m.prometheus.last_ok,
+            Some(now(12).with_timezone(&Utc)),
+            "the time is kept even so"
+        );
+        assert!(m.apply(prom(14, vec![alert("A", AlertState::Pending, 13)]), now(14)));
+        let failed = |at: i64| AlertsMsg::Prometheus {
+            at: now(at).with_timezone(&Utc),
+            result: Err("connection refused".into()),
+        };
+        assert!(m.apply(failed(16), now(16)), "a failure shows");
+        assert!(!m.apply(failed(18), now(18)), "the same failure again");
+        assert!(
+            m.apply(prom(40, vec![alert("A", AlertState::Pending, 13)]), now(40)),
+            "stale data made fresh again"
+        );
     }
 
     #[test]

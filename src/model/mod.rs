@@ -99,6 +99,9 @@ pub struct Model {
     pub filter_error: Option<String>,
     /// No writes at all, acts included (`--read-only`, `[ui] read_only`).
     pub read_only: bool,
+    /// Set by `update` when the message it applied changed nothing on screen but an age
+    /// the next tick redraws anyway: the loop need not draw for it.
+    pub unchanged: bool,
     /// A pod waiting for `y`/Enter before it is deleted: cluster, namespace, name.
     pub confirming_delete: Option<(usize, String, String)>,
     pub show_help: bool,
@@ -170,6 +173,7 @@ impl Model {
             filter_input: None,
             filter_error: None,
             read_only: false,
+            unchanged: false,
             confirming_delete: None,
             show_help: false,
             help_scroll: 0,

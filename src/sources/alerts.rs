@@ -165,10 +165,10 @@ impl Poller {
         }
         if !matches!(self.sources.alertmanager, Endpoint::None) {
             if self.alertmanager.is_none() {
-                // No pooled connections, as for Prometheus: a kept-alive connection through a
-                // forward would outlive the pod it went to.
+                // One connection kept between polls, as for Prometheus.
                 self.alertmanager = reqwest::Client::builder()
-                    .pool_max_idle_per_host(0)
+                    .pool_max_idle_per_host(1)
+                    .pool_idle_timeout(prom_api::KEEP_ALIVE)
                     .build()
                     .map_err(|e| tracing::warn!(error = %e, "no HTTP client for Alertmanager"))
                     .ok();

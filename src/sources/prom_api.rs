@@ -85,6 +85,9 @@ pub enum PromError {
     Shape { what: &'static str, reason: String },
 }
 
+/// How long a connection to Prometheus or Alertmanager is kept between polls.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(6);
+
 /// One Prometheus server, with a per-request time limit.
 #[derive(Debug, Clone)]
 pub struct PromClient {
@@ -100,9 +103,11 @@ impl PromClient {
         let base = parse_base(base_url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
-            // Polls are seconds apart and often go through a port-forward that may have
-            // been replaced since: a fresh connection each time is cheap and never stale.
-            .pool_max_idle_per_host(0)
+            // Polls are seconds apart and often go through a port-forward: one connection
+            // kept between polls (a fresh one is a new forward stream to the API server,
+            // most of an idle screen's CPU), dropped when idle longer than polls are apart.
+            .pool_max_idle_per_host(1)
+            .pool_idle_timeout(KEEP_ALIVE)
             .build()
             .map_err(|e| PromError::Client(root_cause(&e)))?;
         Ok(PromClient {

@@ -156,3 +156,48 @@ async fn the_panel_survives_a_misbehaving_prometheus() {
     }
     h.shutdown().await;
 }
+
+/// The poller keeps its connection to Prometheus between polls; when the pod behind the
+/// forward is replaced, the panel answers again from the new pod within a few polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_reads_the_new_prometheus_pod_after_the_old_one_is_deleted() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, DeleteParams};
+
+    let (work, sim) = support::start().await;
+    let bank = support::client(&sim, "bank").await;
+    let mut config = support::config_in(work.path());
+    config.alerts.poll_secs = 1;
+    config.alerts.timeout_secs = 2;
+    let mut h = Harness::on_sim(sim, &config).await;
+    h.until(Duration::from_secs(15), "Prometheus answering", |m, _| {
+        m.alerts.prometheus.healthy() && m.alerts.rounds >= 2
+    })
+    .await;
+
+    let old = support::pod_of(h.sim(), "bank", "trustusbank-observability", "prometheus");
+    let pods: Api<Pod> = Api::namespaced(bank, "trustusbank-observability");
+    pods.delete(&old, &DeleteParams::default())
+        .await
+        .expect("delete the Prometheus pod");
+    // Answers count once the old pod is gone from the store: nothing can come from it then.
+    let store = h.sim().store("bank").expect("bank's store");
+    h.until(Duration::from_secs(30), "the old pod gone", |_, _| {
+        let (pods, _) = store.list("v1", "Pod", Some("trustusbank-observability"));
+        pods.iter().all(|p| p["metadata"]["name"] != old.as_str())
+    })
+    .await;
+    let gone = chrono::Utc::now();
+    h.until(
+        Duration::from_secs(30),
+        "an answer from the new pod",
+        |m, _| {
+            m.alerts.prometheus.healthy()
+                && m.alerts.prometheus.last_ok.is_some_and(|at| at > gone)
+                && !m.alerts.stale(m.now)
+        },
+    )
+    .await;
+    let new = support::pod_of(h.sim(), "bank", "trustusbank-observability", "prometheus");
+    assert_ne!(new, old);
+}

@@ -144,6 +144,15 @@ pub struct SimCluster {
     pub server: String,
 }
 
+/// The clusters a simulator serves, known before it starts (ports come later): what a
+/// screen can name while the simulator is still coming up.
+pub fn topology() -> Vec<(String, String)> {
+    world::CLUSTERS
+        .iter()
+        .map(|c| (c.short.to_string(), c.context.to_string()))
+        .collect()
+}
+
 struct RunningCluster {
     spec: &'static ClusterSpec,
     server: ClusterServer,
@@ -412,6 +421,26 @@ mod tests {
         fn send_sync<T: Send + Sync>() {}
         send_sync::<SimHandle>();
         send_sync::<ClusterStore>();
+    }
+
+    /// The TUI names these clusters before the simulator is up: they must be the ones it serves.
+    #[tokio::test]
+    async fn the_topology_is_what_a_started_simulator_serves() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = start(SimOptions {
+            state_dir: dir.path().to_path_buf(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let served: Vec<(String, String)> = sim
+            .clusters()
+            .into_iter()
+            .map(|c| (c.name, c.context))
+            .collect();
+        assert_eq!(topology(), served);
+        assert_eq!(served.len(), 3);
+        sim.shutdown().await;
     }
 
     #[tokio::test]

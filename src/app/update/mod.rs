@@ -17,6 +17,7 @@ use crate::model::{ActRun, ClusterModel, Model, Reachability, View};
 use crate::msg::{ActKind, ActMsg, ClusterMsg, Effect, ExfilMsg, Msg};
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    model.unchanged = false;
     match msg {
         Msg::Key(key) => return on_key(model, key),
         Msg::Resize(w, h) => model.size = (w, h),
@@ -56,7 +57,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Notice(text) => notice(model, text),
         Msg::Chat(event) => on_chat_event(model, event),
         Msg::Exfil(msg) => on_exfil(model, msg),
-        Msg::Alerts(msg) => model.alerts.apply(msg, model.now),
+        Msg::Alerts(msg) => {
+            if !model.alerts.apply(msg, model.now) {
+                model.unchanged = true;
+            }
+        }
         Msg::Inspect(msg) => views::on_inspect(model, msg),
         Msg::Logs(msg) => logs::on_logs(model, msg),
         Msg::ReadLogs(request) => return logs::read_logs(model, request),

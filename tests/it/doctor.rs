@@ -305,7 +305,13 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
                     r#"patch node {worker} --subresource=status --type=merge -p '{{"status":{{"addresses":[{{"type":"InternalIP","address":"172.22.0.77"}},{{"type":"Hostname","address":"{worker}"}}]}}}}'"#
                 ),
             )],
-            expect: vec![("eastwest-gateway", "bank", "fail"), ("agent-card", "bank", "fail")],
+            // The collectors on edge and vendor send to bank's old address too (M11).
+            expect: vec![
+                ("eastwest-gateway", "bank", "fail"),
+                ("collector-allowlist", "edge", "fail"),
+                ("collector-allowlist", "vendor", "fail"),
+                ("agent-card", "bank", "fail"),
+            ],
             names: "Gateway istio-eastwest/peer-bank (edge)",
             exit: 1,
         },

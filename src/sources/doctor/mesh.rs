@@ -411,7 +411,7 @@ fn listener_on(gw: &Value, port: u64) -> bool {
 
 /// The address peers should use for `c`'s east-west gateway: the first worker's InternalIP
 /// (walkthrough M11's query), else any node's.
-fn worker_address(nodes: &[Value]) -> Option<String> {
+pub(super) fn worker_address(nodes: &[Value]) -> Option<String> {
     let worker = nodes
         .iter()
         .filter(|n| label(n, "node-role.kubernetes.io/control-plane").is_none())

@@ -90,13 +90,15 @@ pub(super) fn jobs(setup: &DoctorSetup, clusters: &[Cluster], jobs: &mut Vec<Job
             agentregistry(setup.clone(), hub.clone()),
         ));
     }
+    let hub = named(clusters, HUB).cloned();
     for c in clusters {
+        let also: Vec<&Cluster> = hub.iter().filter(|h| h.name != c.name).collect();
         jobs.push(Job::new(
             "collector-allowlist",
-            "telemetry collector exports istio_tcp_connections_failed_total",
+            "telemetry collector exports istio_tcp_connections_failed_total to bank",
             c,
-            &[],
-            collector_allowlist(setup.clone(), c.clone()),
+            &also,
+            collector_allowlist(setup.clone(), c.clone(), hub.clone()),
         ));
         if c.name == setup.demo.tool.cluster {
             jobs.push(Job::new(
@@ -488,7 +490,59 @@ async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError
     Ok(out)
 }
 
-async fn collector_allowlist(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError> {
+/// The host of a collector config's OTLP exporter endpoint.
+fn otlp_host(config: &str) -> Option<String> {
+    let doc: Value = serde_saphyr::from_str(config).ok()?;
+    let endpoint = doc
+        .get("exporters")?
+        .as_object()?
+        .iter()
+        .filter(|(name, _)| name.as_str() == "otlp" || name.starts_with("otlp/"))
+        .find_map(|(_, spec)| spec.get("endpoint").and_then(Value::as_str))?;
+    let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+    Some(
+        host.trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string(),
+    )
+}
+
+/// Where the collector sends: bank's telemetry gateway at one of bank's node addresses now
+/// (its NodePort). After a Docker restart the address in the config is stale (M11): the
+/// stale address and the one to use instead.
+async fn relay_address(
+    setup: &DoctorSetup,
+    hub: &Cluster,
+    key: &str,
+    config: &str,
+    object: &str,
+    out: &mut Outcome,
+) -> Result<Option<(String, String)>, ReadError> {
+    let Some(host) = otlp_host(config) else {
+        out.wrong(object, format!("data.{key} exporters.otlp.endpoint"), "absent", []);
+        return Ok(None);
+    };
+    if host.parse::<std::net::IpAddr>().is_err() {
+        out.saw(object, format!("data.{key} exporters.otlp.endpoint"), host);
+        return Ok(None);
+    }
+    let nodes = Reader::of(&setup.pool, hub).await?.list(read::NODE, None, None).await?;
+    let ips = read::internal_ips(&nodes);
+    let field = format!("data.{key} exporters.otlp.endpoint");
+    if ips.iter().any(|ip| *ip == host) {
+        out.saw(object, field, host);
+        return Ok(None);
+    }
+    out.wrong(
+        object,
+        field,
+        format!("{host} (stale: {} nodes are at {})", hub.name, ips.join(",")),
+        [],
+    );
+    Ok(super::mesh::worker_address(&nodes).map(|ip| (host, ip)))
+}
+
+async fn collector_allowlist(setup: DoctorSetup, c: Cluster, hub: Option<Cluster>) -> Result<Outcome, ReadError> {
     let reader = Reader::of(&setup.pool, &c).await?;
     let mut out = Outcome::default();
     let object = c.object("ConfigMap", Some(COLLECTOR_NS), COLLECTOR_CONFIG);
@@ -503,19 +557,30 @@ async fn collector_allowlist(setup: DoctorSetup, c: Cluster) -> Result<Outcome, 
         let Some(names) = allow_list(config) else { continue };
         found_any = true;
         let field = format!("data.{key} processors.filter/min metrics.include.metric_names");
+        // One patch for everything wrong in this config, so the fixes do not undo each other.
+        let mut fixed = Some(config.to_string());
+        let mut wrong = false;
         if names.iter().any(|n| n == DENY_METRIC) {
             out.saw(&object, field, DENY_METRIC);
         } else {
-            let fix = with_metric(config, DENY_METRIC).map(|fixed| {
-                let mut patch = serde_json::Map::new();
-                patch.insert(key.clone(), Value::String(fixed));
-                let patch = json!({"data": patch}).to_string();
-                kubectl(
-                    &c.context,
-                    &["-n", COLLECTOR_NS, "patch", "configmap", COLLECTOR_CONFIG, "--type=merge", "-p", &patch],
-                )
-            });
-            out.wrong(&object, field, format!("{} absent ({} names)", DENY_METRIC, names.len()), fix);
+            wrong = true;
+            fixed = fixed.and_then(|f| with_metric(&f, DENY_METRIC));
+            out.wrong(&object, field, format!("{} absent ({} names)", DENY_METRIC, names.len()), []);
+        }
+        if let Some(hub) = hub.as_ref().filter(|h| h.name != c.name)
+            && let Some((stale, now)) = relay_address(&setup, hub, key, config, &object, &mut out).await?
+        {
+            wrong = true;
+            fixed = fixed.map(|f| f.replace(&stale, &now));
+        }
+        if let (true, Some(fixed)) = (wrong, fixed) {
+            let mut patch = serde_json::Map::new();
+            patch.insert(key.clone(), Value::String(fixed));
+            let patch = json!({"data": patch}).to_string();
+            out.fix.push(kubectl(
+                &c.context,
+                &["-n", COLLECTOR_NS, "patch", "configmap", COLLECTOR_CONFIG, "--type=merge", "-p", &patch],
+            ));
         }
     }
     if !found_any {

@@ -88,6 +88,8 @@ impl Filter {
 #[derive(Debug)]
 pub struct Exporter {
     pipelines: Vec<Vec<Filter>>,
+    /// The host of its OTLP exporter's `endpoint` (`172.22.0.6`, or a Service name).
+    pub endpoint_host: Option<String>,
 }
 
 impl Exporter {
@@ -124,7 +126,24 @@ impl Exporter {
             }
             out.push(filters);
         }
-        Some(Self { pipelines: out })
+        let endpoint_host = config
+            .get("exporters")
+            .and_then(Value::as_object)
+            .and_then(|e| {
+                e.iter()
+                    .filter(|(name, _)| name.as_str() == "otlp" || name.starts_with("otlp/"))
+                    .find_map(|(_, spec)| spec.get("endpoint").and_then(Value::as_str))
+            })
+            .map(|endpoint| {
+                let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+                host.trim_start_matches("http://")
+                    .trim_start_matches("https://")
+                    .to_string()
+            });
+        Some(Self {
+            pipelines: out,
+            endpoint_host,
+        })
     }
 
     pub fn keeps(&self, metric: &str) -> bool {
@@ -161,6 +180,33 @@ pub fn gateway_up(bank: &ClusterStore) -> bool {
             .and_then(Value::as_i64)
     })
     .is_some_and(|n| n > 0)
+}
+
+/// Whether an exporter sending to `host` reaches bank's telemetry gateway: a Service name
+/// (bank's own collector, in-cluster), or one of bank's nodes' InternalIPs now, where the
+/// gateway's NodePort answers. After a node's address shifts the old one reaches nothing.
+pub fn reaches_gateway(host: Option<&str>, bank_nodes: &[String]) -> bool {
+    match host {
+        None => false,
+        Some(h) if h.parse::<std::net::IpAddr>().is_err() => true,
+        Some(h) => bank_nodes.iter().any(|ip| ip == h),
+    }
+}
+
+/// The InternalIPs of a cluster's nodes.
+pub fn node_ips(store: &ClusterStore) -> Vec<String> {
+    let (nodes, _) = store.list("v1", "Node", None);
+    nodes
+        .iter()
+        .flat_map(|n| {
+            n.pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|a| a.get("type").and_then(Value::as_str) == Some("InternalIP"))
+        .filter_map(|a| a.get("address").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 /// The samples that reach Prometheus: those whose cluster's collector exports them.
@@ -201,6 +247,10 @@ mod tests {
         assert!(!e.keeps("istio_tcp_connections_failed_total"));
         assert!(e.keeps("istio_tcp_connections_opened_total"));
         // A processor the pipeline names but nobody configured: the collector does not start.
+        assert_eq!(e.endpoint_host.as_deref(), Some("172.22.0.6"));
+        assert!(reaches_gateway(e.endpoint_host.as_deref(), &["172.22.0.6".into()]));
+        assert!(!reaches_gateway(e.endpoint_host.as_deref(), &["172.22.0.77".into()]));
+        assert!(reaches_gateway(Some("gloo-telemetry-gateway.gloo-mesh.svc"), &[]));
         let broken = relay.replace("  filter/min:\n", "  filter/other:\n");
         assert!(Exporter::from_config(&broken).is_none());
         assert!(Exporter::from_config("not: [yaml").is_none());

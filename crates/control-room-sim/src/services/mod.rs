@@ -156,13 +156,19 @@ impl Services {
     /// What reaches bank's Prometheus of the ztunnels' counters now: each cluster's share as
     /// its telemetry collector exports it, through bank's telemetry gateway (M11).
     pub fn exported_samples(&self) -> Vec<MetricSample> {
-        if !self.store("bank").is_some_and(collector::gateway_up) {
+        let Some(bank) = self.store("bank").filter(|b| collector::gateway_up(b)) else {
             return Vec::new();
-        }
+        };
+        let bank_nodes = collector::node_ips(bank);
         let exporters: Vec<(String, Option<collector::Exporter>)> = self
             .stores
             .iter()
-            .map(|(_, store)| (store.cluster().to_string(), collector::exporter(store)))
+            .map(|(_, store)| {
+                let exporter = collector::exporter(store).filter(|e| {
+                    collector::reaches_gateway(e.endpoint_host.as_deref(), &bank_nodes)
+                });
+                (store.cluster().to_string(), exporter)
+            })
             .collect();
         collector::exported(self.mesh.samples(Scope::All), &exporters)
     }

@@ -529,7 +529,7 @@ async fn relay_address(
     let nodes = Reader::of(&setup.pool, hub).await?.list(read::NODE, None, None).await?;
     let ips = read::internal_ips(&nodes);
     let field = format!("data.{key} exporters.otlp.endpoint");
-    if ips.iter().any(|ip| *ip == host) {
+    if ips.contains(&host) {
         out.saw(object, field, host);
         return Ok(None);
     }

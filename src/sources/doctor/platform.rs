@@ -268,10 +268,12 @@ async fn endpoint_check(
 ) -> Result<Outcome, ReadError> {
     let mut out = Outcome::default();
     let shown = format!("{} {path}", endpoint.shown());
-    let answer = match endpoint.base().await {
-        Ok(base) => http_get(&format!("{base}{path}")).await,
-        Err(why) => Err(why),
-    };
+    // No endpoint to ask (none configured, the forward not listening): not known.
+    let base = endpoint.base().await.map_err(|why| ReadError::Failed {
+        what: shown.clone(),
+        why,
+    })?;
+    let answer = http_get(&format!("{base}{path}")).await;
     let verdict = answer.and_then(|(status, body)| judge(status, &body));
     match verdict {
         Ok(seen) => out.saw(shown, "answer", seen),
@@ -308,10 +310,11 @@ async fn agent_card(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadErr
     let mut out = Outcome::default();
     let path = format!("/api/a2a/{}/.well-known/agent-card.json", setup.chat_agent.trim_matches('/'));
     let shown = format!("{} {path}", setup.chatbot.shown());
-    let answer = match setup.chatbot.base().await {
-        Ok(base) => http_get(&format!("{base}{path}")).await,
-        Err(why) => Err(why),
-    };
+    let base = setup.chatbot.base().await.map_err(|why| ReadError::Failed {
+        what: shown.clone(),
+        why,
+    })?;
+    let answer = http_get(&format!("{base}{path}")).await;
     match answer {
         Ok((200, body)) => match serde_json::from_str::<Value>(&body) {
             Ok(card) if card.get("name").and_then(Value::as_str).is_some() => {

@@ -28,6 +28,9 @@ pub struct DoctorModel {
     pub detail: bool,
     /// First line shown of the detail (a long fix scrolls).
     pub detail_scroll: usize,
+    /// Set when the view opens, cleared by the first movement key: until then the selection
+    /// follows the first check that did not pass, so it is on screen without scrolling.
+    pub select_first_problem: bool,
     /// The cluster order the results are sorted by.
     pub cluster_order: Vec<String>,
 }
@@ -53,10 +56,17 @@ impl DoctorModel {
                 self.running = false;
                 self.finished = Some(now);
                 self.results = std::mem::take(&mut self.pending);
-                self.selected = self.selected.min(self.results.len().saturating_sub(1));
             }
-            _ => {}
+            _ => return,
         }
+        if self.select_first_problem {
+            self.selected = self
+                .results
+                .iter()
+                .position(|r| r.result != Verdict::Pass)
+                .unwrap_or(0);
+        }
+        self.selected = self.selected.min(self.results.len().saturating_sub(1));
     }
 
     fn sort_pending(&mut self) {

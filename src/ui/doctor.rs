@@ -73,8 +73,12 @@ fn gist(r: &CheckResult) -> String {
         Verdict::Pass => r.evidence.first(),
         _ => r.evidence.iter().find(|e| !e.value.is_empty()).or(r.evidence.first()),
     };
-    e.map(|e| inert(&format!("{} {} = {}", e.object, e.field, e.value)))
-        .unwrap_or_default()
+    // What is wrong leads where the line is short: the value, then where it was read.
+    e.map(|e| match r.result {
+        Verdict::Pass => inert(&format!("{} {} = {}", e.object, e.field, e.value)),
+        _ => inert(&format!("{} · {} {}", e.value, e.object, e.field)),
+    })
+    .unwrap_or_default()
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {

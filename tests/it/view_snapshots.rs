@@ -684,7 +684,8 @@ fn doctor_view_and_its_detail() {
     doctor_snapshots("doctor", |m| with_doctor(m, true));
     doctor_snapshots("doctor_detail", |m| {
         with_doctor(m, true);
-        keys(m, "jjj");
+        // The view opened on the first check that did not pass (vendor's contexts).
+        keys(m, "j");
         press(m, KeyCode::Enter, KeyModifiers::NONE);
     });
     let mut m = model();
@@ -698,8 +699,10 @@ fn doctor_view_and_its_detail() {
     // The badge counts what failed.
     let screen = render(&mut m, 160, 48);
     assert!(screen.lines().next().is_some_and(|l| l.contains("doctor 3 ✗")), "{screen}");
-    // Enter on the remote secret, y copies its fix; Esc back to the list, Esc to the panes.
-    keys(&mut m, "jjj");
+    // Opened on the first check that did not pass; one down is the remote secret. Enter
+    // on it, y copies its fix; Esc back to the list, Esc to the panes.
+    assert_eq!(m.doctor.selected, 2, "the first failure is selected");
+    keys(&mut m, "j");
     press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
     assert!(m.doctor.detail);
     let effects = press(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);

@@ -8,6 +8,7 @@ use crate::config::Action;
 use crate::model::inspect::InspectModel;
 use crate::model::rows::RowKey;
 use crate::model::{Model, View};
+use crate::msg::doctor::Verdict;
 use crate::msg::{Effect, InspectMsg, InspectTarget};
 
 /// What `Enter`/`d`, `e` and `l` act on: the focused pane's selected row.
@@ -230,6 +231,10 @@ pub(super) fn open_doctor(model: &mut Model) -> Vec<Effect> {
     if model.view != View::Doctor {
         effects = toggle_view(model, View::Doctor);
         model.doctor.detail = false;
+        model.doctor.select_first_problem = true;
+        if let Some(i) = model.doctor.results.iter().position(|r| r.result != Verdict::Pass) {
+            model.doctor.selected = i;
+        }
     }
     if !model.doctor.enabled {
         notice(model, "the doctor cannot read the clusters here");
@@ -253,6 +258,12 @@ fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     };
     let count = model.doctor.results.len();
     let page = model.page_rows.max(1);
+    if matches!(
+        action,
+        Action::Down | Action::Up | Action::Top | Action::Bottom | Action::PageDown | Action::PageUp
+    ) {
+        model.doctor.select_first_problem = false;
+    }
     let d = &mut model.doctor;
     if d.detail {
         // In the detail the movement keys scroll it (drawing keeps the last page in view).

@@ -464,7 +464,7 @@ async fn eastwest_gateway(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -
                     &object,
                     "status.addresses",
                     format!("{} (nodes: {})", addresses.join(",").trim(), ips.join(",")),
-                    [kubectl(&c.context, &["-n", "istio-system", "rollout", "restart", "deploy/istiod"])],
+                    [restart_istiod(&reader, &c).await?],
                 ),
             }
         }
@@ -499,6 +499,22 @@ async fn eastwest_gateway(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -
         }
     }
     Ok(out)
+}
+
+/// `kubectl rollout restart` of the cluster's istiod: `istiod-gloo` where the Gloo Operator
+/// installed it (M03), else `istiod`.
+async fn restart_istiod(reader: &Reader, c: &Cluster) -> Result<String, ReadError> {
+    let deployments = reader.list(read::DEPLOYMENT, Some("istio-system"), None).await?;
+    let names: Vec<&str> = deployments.iter().map(|d| text(d, "/metadata/name")).collect();
+    let name = ["istiod-gloo", "istiod"]
+        .into_iter()
+        .find(|n| names.contains(n))
+        .or_else(|| names.iter().copied().find(|n| n.starts_with("istiod")))
+        .unwrap_or("istiod");
+    Ok(kubectl(
+        &c.context,
+        &["-n", "istio-system", "rollout", "restart", &format!("deploy/{name}")],
+    ))
 }
 
 fn selects(selector: &serde_json::Map<String, Value>, we: &Value) -> bool {
@@ -548,7 +564,7 @@ async fn autogen_endpoints(setup: DoctorSetup, c: Cluster) -> Result<Outcome, Re
                 object,
                 format!("endpoints of {}", hosts.join(",")),
                 "0",
-                [kubectl(&c.context, &["-n", "istio-system", "rollout", "restart", "deploy/istiod"])],
+                [restart_istiod(&reader, &c).await?],
             );
         }
     }

@@ -243,18 +243,6 @@ impl Job {
         }
     }
 
-    fn result(&self, verdict: Verdict, evidence: Vec<Evidence>, fix: Vec<String>) -> CheckResult {
-        CheckResult {
-            id: self.id,
-            title: self.title,
-            result: verdict,
-            cluster: self.cluster.clone(),
-            clusters: self.clusters.clone(),
-            evidence,
-            fix,
-        }
-    }
-
     async fn finish(self, timeout: Duration) -> CheckResult {
         let Job {
             id,
@@ -264,30 +252,31 @@ impl Job {
             on_timeout,
             run,
         } = self;
-        let shell = Job {
-            id,
-            title,
-            cluster,
-            clusters,
-            on_timeout,
-            run: Box::pin(async { Ok(Outcome::default()) }),
-        };
-        match tokio::time::timeout(timeout, run).await {
-            Ok(Ok(outcome)) => shell.result(outcome.verdict(), outcome.evidence, outcome.fix),
-            Ok(Err(e)) => shell.result(
+        let (result, evidence, fix) = match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(outcome)) => (outcome.verdict(), outcome.evidence, outcome.fix),
+            Ok(Err(e)) => (
                 Verdict::Unknown,
                 vec![ev(e.object(), "read", e.to_string())],
                 Vec::new(),
             ),
-            Err(_) => shell.result(
+            Err(_) => (
                 on_timeout,
                 vec![ev(
-                    format!("cluster {}", shell.cluster),
+                    format!("cluster {cluster}"),
                     "answer",
                     format!("no answer within {}s", timeout.as_secs()),
                 )],
                 Vec::new(),
             ),
+        };
+        CheckResult {
+            id,
+            title,
+            result,
+            cluster,
+            clusters,
+            evidence,
+            fix,
         }
     }
 }
@@ -310,26 +299,6 @@ fn jobs(setup: &DoctorSetup) -> Vec<Job> {
     mesh::jobs(setup, &clusters, &mut jobs);
     platform::jobs(setup, &clusters, &mut jobs);
     jobs
-}
-
-/// The checks' order on screen and in the JSON: the walkthrough's, then cluster order.
-pub fn order(results: &mut [CheckResult], clusters: &[ClusterConfig]) {
-    let ids = all_ids();
-    let rank = |r: &CheckResult| {
-        (
-            ids.iter().position(|i| *i == r.id).unwrap_or(usize::MAX),
-            clusters
-                .iter()
-                .position(|c| c.name == r.cluster)
-                .unwrap_or(usize::MAX),
-        )
-    };
-    results.sort_by_key(rank);
-}
-
-/// Every check id, in the walkthrough's order.
-pub fn all_ids() -> Vec<&'static str> {
-    crate::msg::doctor::ORDER.to_vec()
 }
 
 /// Run every check once, each result sent as `Msg::Doctor` as soon as it is known, then

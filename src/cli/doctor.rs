@@ -57,7 +57,10 @@ pub fn to_text(results: &[CheckResult]) -> String {
         .max()
         .unwrap_or(7)
         .max(7);
-    let mut out = format!("{:<7}  {:<id_w$}  {:<cluster_w$}  WHAT\n", "RESULT", "CHECK", "CLUSTER");
+    let mut out = format!(
+        "{:<7}  {:<id_w$}  {:<cluster_w$}  WHAT\n",
+        "RESULT", "CHECK", "CLUSTER"
+    );
     for r in results {
         out.push_str(&format!(
             "{:<7}  {:<id_w$}  {:<cluster_w$}  {}\n",
@@ -68,7 +71,13 @@ pub fn to_text(results: &[CheckResult]) -> String {
         ));
     }
     for r in results.iter().filter(|r| r.result != Verdict::Pass) {
-        out.push_str(&format!("\n{} {} on {}: {}\n", r.result.glyph(), r.id, r.cluster, r.title));
+        out.push_str(&format!(
+            "\n{} {} on {}: {}\n",
+            r.result.glyph(),
+            r.id,
+            r.cluster,
+            r.title
+        ));
         for e in &r.evidence {
             out.push_str(&format!("  · {}  {} = {}\n", e.object, e.field, e.value));
         }

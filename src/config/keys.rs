@@ -149,7 +149,7 @@ impl Action {
             Action::Problems => "problems in every cluster (Enter opens one)",
             Action::Timeline => "every cluster's events, merged by time",
             Action::Images => "every workload's images, cluster by cluster",
-            Action::Doctor => "preflight doctor: every pitfall checked (Enter evidence, y copy fix)",
+            Action::Doctor => "preflight doctor (Enter evidence + fix, y copy fix)",
             Action::DeletePod => "delete the selected pod (asks y/Enter)",
             Action::Fold => "unfold / fold the platform namespaces (Enter: one)",
             Action::Help => "this help (Esc closes)",

@@ -75,7 +75,10 @@ impl DoctorModel {
         self.pending.sort_by_key(|r| {
             (
                 ids.iter().position(|i| *i == r.id).unwrap_or(usize::MAX),
-                order.iter().position(|c| *c == r.cluster).unwrap_or(usize::MAX),
+                order
+                    .iter()
+                    .position(|c| *c == r.cluster)
+                    .unwrap_or(usize::MAX),
             )
         });
     }
@@ -109,7 +112,8 @@ mod tests {
     use chrono::Duration;
 
     fn at(secs: i64) -> DateTime<FixedOffset> {
-        DateTime::parse_from_rfc3339("2026-12-01T14:00:00+00:00").expect("time") + Duration::seconds(secs)
+        DateTime::parse_from_rfc3339("2026-12-01T14:00:00+00:00").expect("time")
+            + Duration::seconds(secs)
     }
 
     fn result(id: &'static str, cluster: &str, verdict: Verdict) -> CheckResult {
@@ -136,14 +140,37 @@ mod tests {
         assert!(!d.due(at(30)), "running: not due");
         let second = d.start(at(1));
         // The first run's late news is ignored.
-        d.apply(DoctorMsg::Checked(first, result("license", "edge", Verdict::Fail)), at(2));
+        d.apply(
+            DoctorMsg::Checked(first, result("license", "edge", Verdict::Fail)),
+            at(2),
+        );
         d.apply(DoctorMsg::Finished(first), at(2));
         assert!(d.results.is_empty() && d.running);
-        d.apply(DoctorMsg::Checked(second, result("license", "bank", Verdict::Pass)), at(3));
-        d.apply(DoctorMsg::Checked(second, result("contexts", "bank", Verdict::Pass)), at(3));
-        d.apply(DoctorMsg::Checked(second, result("contexts", "edge", Verdict::Fail)), at(3));
-        let order: Vec<(&str, &str)> = d.results.iter().map(|r| (r.id, r.cluster.as_str())).collect();
-        assert_eq!(order, [("contexts", "edge"), ("contexts", "bank"), ("license", "bank")]);
+        d.apply(
+            DoctorMsg::Checked(second, result("license", "bank", Verdict::Pass)),
+            at(3),
+        );
+        d.apply(
+            DoctorMsg::Checked(second, result("contexts", "bank", Verdict::Pass)),
+            at(3),
+        );
+        d.apply(
+            DoctorMsg::Checked(second, result("contexts", "edge", Verdict::Fail)),
+            at(3),
+        );
+        let order: Vec<(&str, &str)> = d
+            .results
+            .iter()
+            .map(|r| (r.id, r.cluster.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("contexts", "edge"),
+                ("contexts", "bank"),
+                ("license", "bank")
+            ]
+        );
         assert!(!d.done());
         d.apply(DoctorMsg::Finished(second), at(4));
         assert!(d.done());

@@ -71,7 +71,11 @@ fn summary(d: &DoctorModel) -> String {
 fn gist(r: &CheckResult) -> String {
     let e = match r.result {
         Verdict::Pass => r.evidence.first(),
-        _ => r.evidence.iter().find(|e| !e.value.is_empty()).or(r.evidence.first()),
+        _ => r
+            .evidence
+            .iter()
+            .find(|e| !e.value.is_empty())
+            .or(r.evidence.first()),
     };
     // What is wrong leads where the line is short: the value, then where it was read.
     e.map(|e| match r.result {
@@ -100,7 +104,10 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         } else {
             "the doctor cannot read the clusters here"
         };
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.style(Role::Muted))), inner);
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme.style(Role::Muted))),
+            inner,
+        );
         return;
     }
     match (d.detail, d.selected_result()) {
@@ -138,9 +145,15 @@ fn draw_list(frame: &mut Frame, area: Rect, d: &DoctorModel, theme: &Theme) {
     )];
     for (i, r) in d.results.iter().enumerate().skip(top).take(rows) {
         let mut spans = vec![
-            Span::styled(format!("{} ", r.result.glyph()), theme.style(role(r.result))),
+            Span::styled(
+                format!("{} ", r.result.glyph()),
+                theme.style(role(r.result)),
+            ),
             Span::styled(pad(r.id, id_w), theme.style(Role::Text)),
-            Span::styled(pad(&inert(&r.cluster), cluster_w), theme.style(Role::Accent)),
+            Span::styled(
+                pad(&inert(&r.cluster), cluster_w),
+                theme.style(Role::Accent),
+            ),
         ];
         if title_w > 0 {
             spans.push(Span::styled(
@@ -148,7 +161,10 @@ fn draw_list(frame: &mut Frame, area: Rect, d: &DoctorModel, theme: &Theme) {
                 theme.style(Role::Muted),
             ));
         }
-        spans.push(Span::styled(fit(&gist(r), gist_w, false), theme.style(Role::Text)));
+        spans.push(Span::styled(
+            fit(&gist(r), gist_w, false),
+            theme.style(Role::Text),
+        ));
         if i == selected {
             let sel = theme.style(Role::Selection);
             for s in &mut spans {
@@ -163,14 +179,22 @@ fn draw_list(frame: &mut Frame, area: Rect, d: &DoctorModel, theme: &Theme) {
 }
 
 /// The lines of a check's detail at `width`.
-pub fn detail_lines(r: &CheckResult, model: &Model, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+pub fn detail_lines(
+    r: &CheckResult,
+    model: &Model,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(vec![
             Span::styled(
                 format!("{} {} ", r.result.glyph(), r.result.word()),
                 theme.style(role(r.result)),
             ),
-            Span::styled(format!("{} on {}", r.id, inert(&r.cluster)), theme.style(Role::Title)),
+            Span::styled(
+                format!("{} on {}", r.id, inert(&r.cluster)),
+                theme.style(Role::Title),
+            ),
         ]),
         Line::styled(r.title.to_string(), theme.style(Role::Muted)),
         Line::styled(
@@ -184,7 +208,10 @@ pub fn detail_lines(r: &CheckResult, model: &Model, width: usize, theme: &Theme)
         let text = inert(&format!("{}  {} = {}", e.object, e.field, e.value));
         for (i, part) in wrap(&text, width.saturating_sub(4)).into_iter().enumerate() {
             let lead = if i == 0 { "  · " } else { "    " };
-            lines.push(Line::styled(format!("{lead}{part}"), theme.style(Role::Text)));
+            lines.push(Line::styled(
+                format!("{lead}{part}"),
+                theme.style(Role::Text),
+            ));
         }
     }
     lines.push(Line::raw(""));
@@ -197,9 +224,15 @@ pub fn detail_lines(r: &CheckResult, model: &Model, width: usize, theme: &Theme)
             theme.style(Role::Header),
         ));
         for f in &r.fix {
-            for (i, part) in wrap(&inert(f), width.saturating_sub(4)).into_iter().enumerate() {
+            for (i, part) in wrap(&inert(f), width.saturating_sub(4))
+                .into_iter()
+                .enumerate()
+            {
                 let lead = if i == 0 { "  $ " } else { "    " };
-                lines.push(Line::styled(format!("{lead}{part}"), theme.style(Role::Accent)));
+                lines.push(Line::styled(
+                    format!("{lead}{part}"),
+                    theme.style(Role::Accent),
+                ));
             }
         }
     }

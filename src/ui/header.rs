@@ -29,7 +29,8 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let (badge_text, badge_role) = problem_badge(model, area.width >= 100);
     let mut right = Vec::new();
     let doctor_key = model.keys.first(Action::Doctor);
-    if let Some((text, role)) = super::doctor::badge(&model.doctor, &doctor_key, area.width >= 100) {
+    if let Some((text, role)) = super::doctor::badge(&model.doctor, &doctor_key, area.width >= 100)
+    {
         right.push(Span::styled(text, theme.style(role)));
     }
     right.extend([

@@ -47,8 +47,11 @@ impl Bench {
         let sim = sim::start_with(opts, tuning).await.expect("sim starts");
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).expect("work dir");
-        std::os::unix::fs::symlink(Path::new(REPO).join("demo-scripts"), work.join("demo-scripts"))
-            .expect("link demo-scripts");
+        std::os::unix::fs::symlink(
+            Path::new(REPO).join("demo-scripts"),
+            work.join("demo-scripts"),
+        )
+        .expect("link demo-scripts");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
         Some(Bench {
@@ -76,7 +79,10 @@ impl Bench {
     }
 
     async fn sh(&self, line: &str) -> std::process::Output {
-        let line = line.replace("kubectl --context ", &format!("{} --context ", self.kubectl_prefix()));
+        let line = line.replace(
+            "kubectl --context ",
+            &format!("{} --context ", self.kubectl_prefix()),
+        );
         let work = self.work.clone();
         tokio::task::spawn_blocking(move || {
             std::process::Command::new("sh")
@@ -106,10 +112,15 @@ impl Bench {
     /// `control-room doctor --json` on `kubeconfig`: exit code, results, how long it took.
     async fn doctor_on(&self, kubeconfig: &Path) -> (Option<i32>, Vec<Value>, Duration) {
         let config = self.home.join("doctor.toml");
-        std::fs::write(&config, format!("kubeconfig = {:?}\n", kubeconfig.display().to_string()))
-            .expect("config");
+        std::fs::write(
+            &config,
+            format!("kubeconfig = {:?}\n", kubeconfig.display().to_string()),
+        )
+        .expect("config");
         let mut cmd = crate::support::command(&self.home);
-        cmd.arg("--config").arg(&config).args(["--live", "doctor", "--json"]);
+        cmd.arg("--config")
+            .arg(&config)
+            .args(["--live", "doctor", "--json"]);
         let started = Instant::now();
         let out = tokio::task::spawn_blocking(move || cmd.output().expect("doctor runs"))
             .await
@@ -132,7 +143,11 @@ impl Bench {
     }
 
     /// Runs the doctor until `want` holds (a rollout or istiod catching up), at most ~15 s.
-    async fn doctor_until(&self, what: &str, want: impl Fn(&[Value]) -> bool) -> (Option<i32>, Vec<Value>) {
+    async fn doctor_until(
+        &self,
+        what: &str,
+        want: impl Fn(&[Value]) -> bool,
+    ) -> (Option<i32>, Vec<Value>) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let (code, rows) = self.doctor().await;
@@ -140,7 +155,10 @@ impl Bench {
                 return (code, rows);
             }
             if Instant::now() > deadline {
-                panic!("doctor never showed {what}: {}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+                panic!(
+                    "doctor never showed {what}: {}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
@@ -198,11 +216,20 @@ async fn break_and_fix(bench: &Bench, p: Pitfall) {
     let (id, cluster, _) = p.expect[0];
     let first = row(&rows, id, cluster);
     let evidence = first["evidence"].to_string();
-    assert!(evidence.contains(p.names), "{}: the evidence names {}: {evidence}", p.name, p.names);
+    assert!(
+        evidence.contains(p.names),
+        "{}: the evidence names {}: {evidence}",
+        p.name,
+        p.names
+    );
     // Every fix of every check that does not pass, in order, as printed.
     let mut fixes: Vec<String> = Vec::new();
     for (id, cluster, _) in &p.expect {
-        for f in row(&rows, id, cluster)["fix"].as_array().cloned().unwrap_or_default() {
+        for f in row(&rows, id, cluster)["fix"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             let f = f.as_str().unwrap_or("").to_string();
             if !fixes.contains(&f) {
                 fixes.push(f);
@@ -214,14 +241,20 @@ async fn break_and_fix(bench: &Bench, p: Pitfall) {
         bench.run(f).await;
     }
     let (code, _) = bench
-        .doctor_until(&format!("{} fixed", p.name), |rows| not_passing(rows).is_empty())
+        .doctor_until(&format!("{} fixed", p.name), |rows| {
+            not_passing(rows).is_empty()
+        })
         .await;
     assert_eq!(code, Some(0), "{}: fixed, doctor exits 0", p.name);
 }
 
 async fn fresh(bench: &Bench) {
     let (code, rows) = bench.doctor().await;
-    assert_eq!(not_passing(&rows), BTreeSet::new(), "a fresh world passes every check");
+    assert_eq!(
+        not_passing(&rows),
+        BTreeSet::new(),
+        "a fresh world passes every check"
+    );
     assert_eq!(code, Some(0));
     let ids: BTreeSet<&str> = rows.iter().filter_map(|r| r["id"].as_str()).collect();
     for id in control_room::msg::doctor::ORDER {
@@ -231,7 +264,9 @@ async fn fresh(bench: &Bench) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesh_pitfalls_are_found_and_their_fixes_work() {
-    let Some(bench) = Bench::new().await else { return };
+    let Some(bench) = Bench::new().await else {
+        return;
+    };
     fresh(&bench).await;
     let worker = bench
         .run(&k(BANK, "get nodes -l '!node-role.kubernetes.io/control-plane' -o jsonpath={.items[0].metadata.name}"))
@@ -239,7 +274,10 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
     let pitfalls = vec![
         Pitfall {
             name: "a missing remote secret",
-            inject: vec![k(VENDOR, "-n istio-system delete secret istio-remote-secret-trustusbank-edge")],
+            inject: vec![k(
+                VENDOR,
+                "-n istio-system delete secret istio-remote-secret-trustusbank-edge",
+            )],
             expect: vec![("remote-secrets", "vendor", "fail")],
             names: "istio-remote-secret-trustusbank-edge",
             exit: 1,
@@ -247,8 +285,14 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
         Pitfall {
             name: "a remote secret for a cluster that is not configured",
             inject: vec![
-                k(BANK, "-n istio-system create secret generic istio-remote-secret-trustusbank-old --from-literal=trustusbank-old=x"),
-                k(BANK, "-n istio-system label secret istio-remote-secret-trustusbank-old istio/multiCluster=true"),
+                k(
+                    BANK,
+                    "-n istio-system create secret generic istio-remote-secret-trustusbank-old --from-literal=trustusbank-old=x",
+                ),
+                k(
+                    BANK,
+                    "-n istio-system label secret istio-remote-secret-trustusbank-old istio/multiCluster=true",
+                ),
             ],
             expect: vec![("remote-secrets", "bank", "fail")],
             names: "istio-remote-secret-trustusbank-old",
@@ -256,14 +300,20 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
         },
         Pitfall {
             name: "a namespace without its network",
-            inject: vec![k(VENDOR, "label ns trustusbank-bank-vendors topology.istio.io/network-")],
+            inject: vec![k(
+                VENDOR,
+                "label ns trustusbank-bank-vendors topology.istio.io/network-",
+            )],
             expect: vec![("network-labels", "vendor", "fail")],
             names: "Namespace trustusbank-bank-vendors",
             exit: 1,
         },
         Pitfall {
             name: "the attacker in the mesh",
-            inject: vec![k(VENDOR, "label ns external-attacker istio.io/dataplane-mode=ambient")],
+            inject: vec![k(
+                VENDOR,
+                "label ns external-attacker istio.io/dataplane-mode=ambient",
+            )],
             expect: vec![("network-labels", "vendor", "fail")],
             names: "Namespace external-attacker",
             exit: 1,
@@ -290,7 +340,10 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
         },
         Pitfall {
             name: "a Service not global",
-            inject: vec![k(VENDOR, "-n trustusbank-bank-vendors label svc currency-converter istio.io/global-")],
+            inject: vec![k(
+                VENDOR,
+                "-n trustusbank-bank-vendors label svc currency-converter istio.io/global-",
+            )],
             expect: vec![("global-services", "vendor", "fail")],
             names: "Service trustusbank-bank-vendors/currency-converter",
             exit: 1,
@@ -323,10 +376,15 @@ async fn mesh_pitfalls_are_found_and_their_fixes_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn platform_pitfalls_are_found_and_their_fixes_work() {
-    let Some(bench) = Bench::new().await else { return };
+    let Some(bench) = Bench::new().await else {
+        return;
+    };
     fresh(&bench).await;
     let relay = bench
-        .run(&k(VENDOR, "-n gloo-mesh get configmap gloo-telemetry-collector-config -o jsonpath={.data.relay}"))
+        .run(&k(
+            VENDOR,
+            "-n gloo-mesh get configmap gloo-telemetry-collector-config -o jsonpath={.data.relay}",
+        ))
         .await;
     let without: String = relay
         .lines()
@@ -338,21 +396,30 @@ async fn platform_pitfalls_are_found_and_their_fixes_work() {
     let pitfalls = vec![
         Pitfall {
             name: "a cluster not registered",
-            inject: vec![k(BANK, "-n gloo-mesh delete kubernetescluster trustusbank-vendor")],
+            inject: vec![k(
+                BANK,
+                "-n gloo-mesh delete kubernetescluster trustusbank-vendor",
+            )],
             expect: vec![("gloo-registration", "bank", "fail")],
             names: "KubernetesCluster gloo-mesh/trustusbank-vendor",
             exit: 1,
         },
         Pitfall {
             name: "the alert rules gone",
-            inject: vec![k(BANK, "-n trustusbank-observability delete prometheusrule trustusbank-mesh-security")],
+            inject: vec![k(
+                BANK,
+                "-n trustusbank-observability delete prometheusrule trustusbank-mesh-security",
+            )],
             expect: vec![("alert-rules", "bank", "fail")],
             names: "IstioAuthZDeny",
             exit: 1,
         },
         Pitfall {
             name: "Prometheus down",
-            inject: vec![k(BANK, "-n trustusbank-observability scale deploy/prometheus --replicas=0")],
+            inject: vec![k(
+                BANK,
+                "-n trustusbank-observability scale deploy/prometheus --replicas=0",
+            )],
             expect: vec![("prometheus", "bank", "fail")],
             names: "Deployment trustusbank-observability/prometheus",
             exit: 1,
@@ -370,7 +437,10 @@ async fn platform_pitfalls_are_found_and_their_fixes_work() {
         },
         Pitfall {
             name: "Alertmanager scaled to zero",
-            inject: vec![k(BANK, "-n trustusbank-observability scale deploy/alertmanager --replicas=0")],
+            inject: vec![k(
+                BANK,
+                "-n trustusbank-observability scale deploy/alertmanager --replicas=0",
+            )],
             expect: vec![("alertmanager", "bank", "fail")],
             names: "Deployment trustusbank-observability/alertmanager",
             exit: 1,
@@ -387,7 +457,9 @@ fn control_room_quote(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_and_demo_pitfalls_are_found_and_their_fixes_work() {
-    let Some(bench) = Bench::new().await else { return };
+    let Some(bench) = Bench::new().await else {
+        return;
+    };
     fresh(&bench).await;
     let pitfalls = vec![
         Pitfall {
@@ -397,20 +469,29 @@ async fn agent_and_demo_pitfalls_are_found_and_their_fixes_work() {
                 EDGE,
                 "-n istio-system delete workloadentry autogen.trustusbank-bank.trustusbank-bank-agents.support-bot",
             )],
-            expect: vec![("autogen-endpoints", "edge", "fail"), ("agent-card", "bank", "fail")],
+            expect: vec![
+                ("autogen-endpoints", "edge", "fail"),
+                ("agent-card", "bank", "fail"),
+            ],
             names: "autogen.trustusbank-bank-agents.support-bot",
             exit: 1,
         },
         Pitfall {
             name: "an MCP server gone",
-            inject: vec![k(BANK, "-n trustusbank-bank-agents delete remotemcpserver ticket-mcp")],
+            inject: vec![k(
+                BANK,
+                "-n trustusbank-bank-agents delete remotemcpserver ticket-mcp",
+            )],
             expect: vec![("agent-tools", "bank", "fail")],
             names: "RemoteMCPServer trustusbank-bank-agents/ticket-mcp",
             exit: 1,
         },
         Pitfall {
             name: "agentregistry down",
-            inject: vec![k(BANK, "-n trustusbank-platform scale deploy/agentregistry --replicas=0")],
+            inject: vec![k(
+                BANK,
+                "-n trustusbank-platform scale deploy/agentregistry --replicas=0",
+            )],
             expect: vec![("agentregistry", "bank", "fail")],
             names: "Deployment trustusbank-platform/agentregistry",
             exit: 1,
@@ -422,7 +503,10 @@ async fn agent_and_demo_pitfalls_are_found_and_their_fixes_work() {
                     VENDOR,
                     "-n trustusbank-bank-vendors set image deploy/currency-converter currency-converter=currency-converter:1.0.0-rugpull",
                 ),
-                format!("{} apply -f demo-scripts/manifests/vendor-authorization-policies.yaml", k(VENDOR, "")),
+                format!(
+                    "{} apply -f demo-scripts/manifests/vendor-authorization-policies.yaml",
+                    k(VENDOR, "")
+                ),
             ],
             expect: vec![("demo-start", "vendor", "warn")],
             names: "currency-converter:1.0.0-rugpull",
@@ -430,7 +514,10 @@ async fn agent_and_demo_pitfalls_are_found_and_their_fixes_work() {
         },
         Pitfall {
             name: "the license Secret gone",
-            inject: vec![k(VENDOR, "-n istio-system delete secret solo-istio-license")],
+            inject: vec![k(
+                VENDOR,
+                "-n istio-system delete secret solo-istio-license",
+            )],
             expect: vec![("license", "vendor", "fail")],
             names: "Secret istio-system/solo-istio-license (vendor)",
             exit: 1,
@@ -464,7 +551,9 @@ fn hanging_listener() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_cluster_leaves_its_checks_unknown_within_ten_seconds() {
-    let Some(bench) = Bench::new().await else { return };
+    let Some(bench) = Bench::new().await else {
+        return;
+    };
     let (addr, _listener) = hanging_listener();
     // The sim's kubeconfig, with edge's server moved to the listener that never answers.
     let text = std::fs::read_to_string(bench.kubeconfig()).expect("kubeconfig");
@@ -492,14 +581,27 @@ async fn a_hanging_cluster_leaves_its_checks_unknown_within_ten_seconds() {
             .is_some_and(|cs| cs.iter().any(|c| c == "edge"));
         let id = r["id"].as_str().unwrap_or("");
         if !involves_edge {
-            assert_eq!(r["result"], "pass", "{id} on {} does not read edge: {r}", r["cluster"]);
+            assert_eq!(
+                r["result"], "pass",
+                "{id} on {} does not read edge: {r}",
+                r["cluster"]
+            );
         } else if id != "contexts" && id != "agent-card" {
-            assert_eq!(r["result"], "unknown", "{id} on {} reads edge: {r}", r["cluster"]);
+            assert_eq!(
+                r["result"], "unknown",
+                "{id} on {} reads edge: {r}",
+                r["cluster"]
+            );
         } else {
             assert_ne!(r["result"], "pass", "{id} on {}: {r}", r["cluster"]);
         }
     }
-    for id in ["remote-secrets", "network-labels", "trust-domain", "license"] {
+    for id in [
+        "remote-secrets",
+        "network-labels",
+        "trust-domain",
+        "license",
+    ] {
         assert_eq!(row(&rows, id, "edge")["result"], "unknown", "{id} on edge");
     }
 }
@@ -519,32 +621,47 @@ async fn the_badge_follows_a_break_and_its_fix() {
     let mut h = crate::support::Harness::on_sim(sim, &config).await;
     let first = |s: &str| s.lines().next().unwrap_or("").to_string();
     h.key('D').await;
-    h.until(Duration::from_secs(20), "doctor ✓", |m, s| m.doctor.done() && first(s).contains("doctor ✓"))
-        .await;
+    h.until(Duration::from_secs(20), "doctor ✓", |m, s| {
+        m.doctor.done() && first(s).contains("doctor ✓")
+    })
+    .await;
     let secrets: Api<Secret> = Api::namespaced(vendor, "istio-system");
-    let kept = secrets.get("solo-istio-license").await.expect("the license");
+    let kept = secrets
+        .get("solo-istio-license")
+        .await
+        .expect("the license");
     secrets
         .delete("solo-istio-license", &DeleteParams::default())
         .await
         .expect("deleted");
     h.key('D').await;
     let screen = h
-        .until(Duration::from_secs(20), "doctor 1 ✗", |m, s| m.doctor.done() && first(s).contains("doctor 1 ✗"))
+        .until(Duration::from_secs(20), "doctor 1 ✗", |m, s| {
+            m.doctor.done() && first(s).contains("doctor 1 ✗")
+        })
         .await;
-    assert!(screen.contains("license"), "the doctor view lists it:\n{screen}");
+    assert!(
+        screen.contains("license"),
+        "the doctor view lists it:\n{screen}"
+    );
     let mut again = Secret {
         data: kept.data.clone(),
         type_: kept.type_.clone(),
         ..Secret::default()
     };
     again.metadata.name = Some("solo-istio-license".into());
-    secrets.create(&PostParams::default(), &again).await.expect("restored");
+    secrets
+        .create(&PostParams::default(), &again)
+        .await
+        .expect("restored");
     // A minute later the doctor runs by itself.
     let later = control_room::sources::clock::now() + chrono::Duration::seconds(61);
     h.app.apply_now(Msg::Tick(later));
     assert!(h.app.model.doctor.running, "the minute's re-run started");
-    h.until(Duration::from_secs(20), "doctor ✓ again", |m, s| m.doctor.done() && first(s).contains("doctor ✓"))
-        .await;
+    h.until(Duration::from_secs(20), "doctor ✓ again", |m, s| {
+        m.doctor.done() && first(s).contains("doctor ✓")
+    })
+    .await;
     h.shutdown().await;
 }
 
@@ -552,7 +669,9 @@ async fn the_badge_follows_a_break_and_its_fix() {
 /// not `pass`), says which kind, and the doctor still exits 0 for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kind_not_served_leaves_its_check_unknown() {
-    let Some(bench) = Bench::new().await else { return };
+    let Some(bench) = Bench::new().await else {
+        return;
+    };
     bench
         .run(&k(BANK, "delete crd remotemcpservers.kagent.dev"))
         .await;
@@ -563,7 +682,10 @@ async fn a_kind_not_served_leaves_its_check_unknown() {
         .await;
     assert_eq!(code, Some(0), "unknown alone does not fail the pre-flight");
     let evidence = row(&rows, "agent-tools", "bank")["evidence"].to_string();
-    assert!(evidence.contains("RemoteMCPServer") && evidence.contains("not served"), "{evidence}");
+    assert!(
+        evidence.contains("RemoteMCPServer") && evidence.contains("not served"),
+        "{evidence}"
+    );
 }
 
 /// An API server whose RBAC refuses every read but `/version` (a context whose user has no
@@ -571,7 +693,9 @@ async fn a_kind_not_served_leaves_its_check_unknown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_that_forbids_reads_leaves_its_checks_unknown() {
     use axum::http::{StatusCode, Uri};
-    let Some(bench) = Bench::new().await else { return };
+    let Some(bench) = Bench::new().await else {
+        return;
+    };
     async fn answer(uri: Uri) -> (StatusCode, [(&'static str, &'static str); 1], String) {
         let json = [("content-type", "application/json")];
         if uri.path() == "/version" {
@@ -588,7 +712,9 @@ async fn a_cluster_that_forbids_reads_leaves_its_checks_unknown() {
         });
         (StatusCode::FORBIDDEN, json, status.to_string())
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, axum::Router::new().fallback(answer)).await;
@@ -611,7 +737,13 @@ async fn a_cluster_that_forbids_reads_leaves_its_checks_unknown() {
     let (_, rows, took) = bench.doctor_on(&forbidden).await;
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert_eq!(row(&rows, "contexts", "vendor")["result"], "pass");
-    for id in ["remote-secrets", "network-labels", "trust-domain", "license", "demo-start"] {
+    for id in [
+        "remote-secrets",
+        "network-labels",
+        "trust-domain",
+        "license",
+        "demo-start",
+    ] {
         let r = row(&rows, id, "vendor");
         assert_eq!(r["result"], "unknown", "{id} on vendor: {r}");
         assert!(r["evidence"].to_string().contains("forbidden"), "{id}: {r}");

@@ -590,7 +590,13 @@ fn ev(object: &str, field: &str, value: &str) -> Evidence {
     }
 }
 
-fn result(id: &'static str, cluster: &str, verdict: Verdict, evidence: Vec<Evidence>, fix: &[&str]) -> CheckResult {
+fn result(
+    id: &'static str,
+    cluster: &str,
+    verdict: Verdict,
+    evidence: Vec<Evidence>,
+    fix: &[&str],
+) -> CheckResult {
     CheckResult {
         id,
         title: control_room::msg::doctor::ORDER
@@ -625,9 +631,35 @@ fn with_doctor(m: &mut Model, open: bool) {
         panic!("RunDoctor asks for a run: {effects:?}");
     };
     let results = vec![
-        result("contexts", "edge", Verdict::Pass, vec![ev("context kind-trustusbank-edge", "/version gitVersion", "v1.32.0")], &[]),
-        result("contexts", "bank", Verdict::Pass, vec![ev("context kind-trustusbank-bank", "/version gitVersion", "v1.32.0")], &[]),
-        result("contexts", "vendor", Verdict::Fail, vec![ev("cluster vendor", "answer", "no answer within 4s")], &[]),
+        result(
+            "contexts",
+            "edge",
+            Verdict::Pass,
+            vec![ev(
+                "context kind-trustusbank-edge",
+                "/version gitVersion",
+                "v1.32.0",
+            )],
+            &[],
+        ),
+        result(
+            "contexts",
+            "bank",
+            Verdict::Pass,
+            vec![ev(
+                "context kind-trustusbank-bank",
+                "/version gitVersion",
+                "v1.32.0",
+            )],
+            &[],
+        ),
+        result(
+            "contexts",
+            "vendor",
+            Verdict::Fail,
+            vec![ev("cluster vendor", "answer", "no answer within 4s")],
+            &[],
+        ),
         result(
             "remote-secrets",
             "edge",
@@ -646,11 +678,33 @@ fn with_doctor(m: &mut Model, open: bool) {
             "trust-domain",
             "bank",
             Verdict::Fail,
-            vec![ev("ServiceMeshController managed-istio (bank)", "spec.trustDomain", "bank.local\u{1b}[2J")],
-            &[r#"kubectl --context kind-trustusbank-bank patch servicemeshcontroller managed-istio --type=merge -p '{"spec":{"trustDomain":"cluster.local"}}'"#],
+            vec![ev(
+                "ServiceMeshController managed-istio (bank)",
+                "spec.trustDomain",
+                "bank.local\u{1b}[2J",
+            )],
+            &[
+                r#"kubectl --context kind-trustusbank-bank patch servicemeshcontroller managed-istio --type=merge -p '{"spec":{"trustDomain":"cluster.local"}}'"#,
+            ],
         ),
-        result("trust-domain", "vendor", Verdict::Unknown, vec![ev("cluster vendor", "answer", "no answer within 4s")], &[]),
-        result("prometheus", "bank", Verdict::Pass, vec![ev("forward prometheus /-/ready", "answer", "200 Prometheus Server is Ready.")], &[]),
+        result(
+            "trust-domain",
+            "vendor",
+            Verdict::Unknown,
+            vec![ev("cluster vendor", "answer", "no answer within 4s")],
+            &[],
+        ),
+        result(
+            "prometheus",
+            "bank",
+            Verdict::Pass,
+            vec![ev(
+                "forward prometheus /-/ready",
+                "answer",
+                "200 Prometheus Server is Ready.",
+            )],
+            &[],
+        ),
         result(
             "demo-start",
             "vendor",
@@ -660,7 +714,9 @@ fn with_doctor(m: &mut Model, open: bool) {
                 "spec.template.spec.containers[currency-converter].image",
                 "currency-converter:1.0.0-rugpull",
             )],
-            &["kubectl --context kind-trustusbank-vendor -n trustusbank-bank-vendors set image deploy/currency-converter currency-converter=currency-converter:1.0.0"],
+            &[
+                "kubectl --context kind-trustusbank-vendor -n trustusbank-bank-vendors set image deploy/currency-converter currency-converter=currency-converter:1.0.0",
+            ],
         ),
     ];
     for r in results {
@@ -674,7 +730,10 @@ fn doctor_snapshots(name: &str, mut setup: impl FnMut(&mut Model)) {
         let mut m = model();
         setup(&mut m);
         let screen = render(&mut m, w, h);
-        assert!(!screen.contains('\u{1b}'), "no escape from the wire reaches the screen:\n{screen}");
+        assert!(
+            !screen.contains('\u{1b}'),
+            "no escape from the wire reaches the screen:\n{screen}"
+        );
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
     }
 }
@@ -690,7 +749,10 @@ fn doctor_view_and_its_detail() {
     });
     let mut m = model();
     with_doctor(&mut m, false);
-    let effects = update(&mut m, Msg::Key(KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT)));
+    let effects = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT)),
+    );
     assert_eq!(m.view, View::Doctor);
     assert!(
         matches!(effects.as_slice(), [Effect::RunDoctor(2)]),
@@ -698,7 +760,13 @@ fn doctor_view_and_its_detail() {
     );
     // The badge counts what failed.
     let screen = render(&mut m, 160, 48);
-    assert!(screen.lines().next().is_some_and(|l| l.contains("doctor 3 ✗")), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("doctor 3 ✗")),
+        "{screen}"
+    );
     // Opened on the first check that did not pass; one down is the remote secret. Enter
     // on it, y copies its fix; Esc back to the list, Esc to the panes.
     assert_eq!(m.doctor.selected, 2, "the first failure is selected");
@@ -708,7 +776,12 @@ fn doctor_view_and_its_detail() {
     let effects = press(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);
     match effects.as_slice() {
         [Effect::CopyToClipboard(text)] => {
-            assert!(text.starts_with("kubectl --context kind-trustusbank-vendor -n istio-system get secret"), "{text}");
+            assert!(
+                text.starts_with(
+                    "kubectl --context kind-trustusbank-vendor -n istio-system get secret"
+                ),
+                "{text}"
+            );
             assert_eq!(text.lines().count(), 2, "{text}");
         }
         other => panic!("y copies the fix: {other:?}"),
@@ -736,13 +809,19 @@ fn a_long_fix_scrolls_in_the_doctor_detail() {
     let Some(Effect::RunDoctor(run)) = effects.first().cloned() else {
         panic!("D runs the doctor: {effects:?}");
     };
-    let long: Vec<String> = (1..=40).map(|i| format!("kubectl --context kind-trustusbank-vendor step {i}")).collect();
+    let long: Vec<String> = (1..=40)
+        .map(|i| format!("kubectl --context kind-trustusbank-vendor step {i}"))
+        .collect();
     let fix: Vec<&str> = long.iter().map(String::as_str).collect();
     let r = result(
         "collector-allowlist",
         "vendor",
         Verdict::Fail,
-        vec![ev("ConfigMap gloo-mesh/gloo-telemetry-collector-config (vendor)", "data.relay", "absent")],
+        vec![ev(
+            "ConfigMap gloo-mesh/gloo-telemetry-collector-config (vendor)",
+            "data.relay",
+            "absent",
+        )],
         &fix,
     );
     update(&mut m, Msg::Doctor(DoctorMsg::Checked(run, r)));
@@ -755,7 +834,10 @@ fn a_long_fix_scrolls_in_the_doctor_detail() {
         press(&mut m, KeyCode::Char('j'), KeyModifiers::NONE);
     }
     let bottom = render(&mut m, 80, 24);
-    assert!(bottom.contains("step 40"), "the last line of the fix can be reached:\n{bottom}");
+    assert!(
+        bottom.contains("step 40"),
+        "the last line of the fix can be reached:\n{bottom}"
+    );
     // Up from the bottom moves at once (the scroll stops at the last page).
     press(&mut m, KeyCode::Char('k'), KeyModifiers::NONE);
     let up = render(&mut m, 80, 24);

@@ -232,7 +232,12 @@ pub(super) fn open_doctor(model: &mut Model) -> Vec<Effect> {
         effects = toggle_view(model, View::Doctor);
         model.doctor.detail = false;
         model.doctor.select_first_problem = true;
-        if let Some(i) = model.doctor.results.iter().position(|r| r.result != Verdict::Pass) {
+        if let Some(i) = model
+            .doctor
+            .results
+            .iter()
+            .position(|r| r.result != Verdict::Pass)
+        {
             model.doctor.selected = i;
         }
     }
@@ -260,7 +265,12 @@ fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     let page = model.page_rows.max(1);
     if matches!(
         action,
-        Action::Down | Action::Up | Action::Top | Action::Bottom | Action::PageDown | Action::PageUp
+        Action::Down
+            | Action::Up
+            | Action::Top
+            | Action::Bottom
+            | Action::PageDown
+            | Action::PageUp
     ) {
         model.doctor.select_first_problem = false;
     }
@@ -283,7 +293,8 @@ fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     }
     let d = &mut model.doctor;
     match action {
-        Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top if d.detail => {}
+        Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top if d.detail => {
+        }
         Action::Quit if d.detail => d.detail = false,
         Action::Quit => return close_view(model),
         Action::Down if count > 0 => d.selected = (d.selected + 1).min(count - 1),

@@ -37,7 +37,11 @@ pub const GLOBAL_SERVICES: &[(&str, &str, &str)] = &[
 
 pub(super) fn jobs(setup: &DoctorSetup, clusters: &[Cluster], jobs: &mut Vec<Job>) {
     for c in clusters {
-        let peers: Vec<Cluster> = clusters.iter().filter(|p| p.name != c.name).cloned().collect();
+        let peers: Vec<Cluster> = clusters
+            .iter()
+            .filter(|p| p.name != c.name)
+            .cloned()
+            .collect();
         let peer_refs: Vec<&Cluster> = peers.iter().collect();
 
         let mut job = Job::new(
@@ -104,7 +108,10 @@ async fn contexts(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError> 
             object,
             "kubeconfig",
             "absent",
-            [format!("kind export kubeconfig --name {}", super::fix::quote(&c.mesh))],
+            [format!(
+                "kind export kubeconfig --name {}",
+                super::fix::quote(&c.mesh)
+            )],
         );
         return Ok(out);
     }
@@ -121,7 +128,10 @@ async fn contexts(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError> 
             object,
             "/version",
             crate::sources::kubeconfig::describe_error(&e),
-            [format!("docker start {}", super::fix::quote(&format!("{}-control-plane", c.mesh)))],
+            [format!(
+                "docker start {}",
+                super::fix::quote(&format!("{}-control-plane", c.mesh))
+            )],
         ),
     }
     Ok(out)
@@ -199,7 +209,11 @@ fn remote_secret_fix(c: &Cluster, peer: &Cluster, source: Option<&Cluster>) -> V
     fix
 }
 
-async fn remote_secrets(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -> Result<Outcome, ReadError> {
+async fn remote_secrets(
+    setup: DoctorSetup,
+    c: Cluster,
+    peers: Vec<Cluster>,
+) -> Result<Outcome, ReadError> {
     let reader = Reader::of(&setup.pool, &c).await?;
     let all = reader.secret_metadata("istio-system", None).await?;
     let mut out = Outcome::default();
@@ -212,10 +226,18 @@ async fn remote_secrets(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -> 
     for peer in &peers {
         let name = remote_secret_name(&peer.mesh);
         let object = c.object("Secret", Some("istio-system"), &name);
-        match all.iter().find(|m| m.name.as_deref() == Some(name.as_str())) {
+        match all
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name.as_str()))
+        {
             None => {
                 let source = peers.iter().find(|s| s.name != peer.name);
-                out.wrong(object, "metadata.name", "absent", remote_secret_fix(&c, peer, source));
+                out.wrong(
+                    object,
+                    "metadata.name",
+                    "absent",
+                    remote_secret_fix(&c, peer, source),
+                );
             }
             Some(m) if !labelled(m) => out.wrong(
                 object,
@@ -234,7 +256,11 @@ async fn remote_secrets(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -> 
                     ],
                 )],
             ),
-            Some(_) => out.saw(object, format!("metadata.labels.{MULTICLUSTER_LABEL}"), "true"),
+            Some(_) => out.saw(
+                object,
+                format!("metadata.labels.{MULTICLUSTER_LABEL}"),
+                "true",
+            ),
         }
     }
     let known: BTreeSet<String> = peers.iter().map(|p| remote_secret_name(&p.mesh)).collect();
@@ -245,7 +271,10 @@ async fn remote_secrets(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -> 
                 c.object("Secret", Some("istio-system"), &name),
                 "metadata.name",
                 "a remote cluster that is not configured",
-                [kubectl(&c.context, &["-n", "istio-system", "delete", "secret", &name])],
+                [kubectl(
+                    &c.context,
+                    &["-n", "istio-system", "delete", "secret", &name],
+                )],
             );
         }
     }
@@ -270,7 +299,13 @@ async fn network_labels(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadE
                     network.unwrap_or("absent"),
                     [kubectl(
                         &c.context,
-                        &["label", "namespace", name, &format!("{NETWORK_LABEL}={}", c.mesh), "--overwrite"],
+                        &[
+                            "label",
+                            "namespace",
+                            name,
+                            &format!("{NETWORK_LABEL}={}", c.mesh),
+                            "--overwrite",
+                        ],
                     )],
                 );
             }
@@ -278,7 +313,11 @@ async fn network_labels(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadE
         let mode = label(ns, DATAPLANE_LABEL);
         if AMBIENT_NAMESPACES.contains(&name) {
             if mode == Some("ambient") {
-                out.saw(&object, format!("metadata.labels.{DATAPLANE_LABEL}"), "ambient");
+                out.saw(
+                    &object,
+                    format!("metadata.labels.{DATAPLANE_LABEL}"),
+                    "ambient",
+                );
             } else {
                 out.wrong(
                     &object,
@@ -286,7 +325,13 @@ async fn network_labels(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadE
                     mode.unwrap_or("absent"),
                     [kubectl(
                         &c.context,
-                        &["label", "namespace", name, &format!("{DATAPLANE_LABEL}=ambient"), "--overwrite"],
+                        &[
+                            "label",
+                            "namespace",
+                            name,
+                            &format!("{DATAPLANE_LABEL}=ambient"),
+                            "--overwrite",
+                        ],
                     )],
                 );
             }
@@ -297,9 +342,16 @@ async fn network_labels(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadE
                     &object,
                     format!("metadata.labels.{DATAPLANE_LABEL}"),
                     format!("{m} (the attacker must stay outside the mesh)"),
-                    [kubectl(&c.context, &["label", "namespace", name, &format!("{DATAPLANE_LABEL}-")])],
+                    [kubectl(
+                        &c.context,
+                        &["label", "namespace", name, &format!("{DATAPLANE_LABEL}-")],
+                    )],
                 ),
-                _ => out.saw(&object, format!("metadata.labels.{DATAPLANE_LABEL}"), "absent (outside the mesh)"),
+                _ => out.saw(
+                    &object,
+                    format!("metadata.labels.{DATAPLANE_LABEL}"),
+                    "absent (outside the mesh)",
+                ),
             }
         }
     }
@@ -338,13 +390,23 @@ async fn trust_domain(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadErr
                 if td.is_empty() { "absent" } else { td },
                 [kubectl(
                     &c.context,
-                    &["patch", "servicemeshcontroller", name, "--type=merge", "-p", &patch],
+                    &[
+                        "patch",
+                        "servicemeshcontroller",
+                        name,
+                        "--type=merge",
+                        "-p",
+                        &patch,
+                    ],
                 )],
             );
         }
     }
     let managed = controllers.as_ref().is_some_and(|l| !l.is_empty());
-    match reader.get(read::CONFIG_MAP, Some("istio-system"), "istio").await? {
+    match reader
+        .get(read::CONFIG_MAP, Some("istio-system"), "istio")
+        .await?
+    {
         Some(cm) => {
             let mesh = text(&cm, "/data/mesh");
             let object = c.object("ConfigMap", Some("istio-system"), "istio");
@@ -360,7 +422,16 @@ async fn trust_domain(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadErr
                         let patch = json!({"data": {"mesh": fixed}}).to_string();
                         vec![kubectl(
                             &c.context,
-                            &["-n", "istio-system", "patch", "configmap", "istio", "--type=merge", "-p", &patch],
+                            &[
+                                "-n",
+                                "istio-system",
+                                "patch",
+                                "configmap",
+                                "istio",
+                                "--type=merge",
+                                "-p",
+                                &patch,
+                            ],
                         )]
                     };
                     out.wrong(
@@ -375,7 +446,8 @@ async fn trust_domain(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadErr
         None if !managed => {
             return Err(ReadError::Failed {
                 what: c.object("ConfigMap", Some("istio-system"), "istio"),
-                why: "no ServiceMeshController and no mesh config: the trust domain is not known".into(),
+                why: "no ServiceMeshController and no mesh config: the trust domain is not known"
+                    .into(),
             });
         }
         None => {}
@@ -406,7 +478,10 @@ fn with_trust_domain(mesh: &str, td: &str) -> String {
 fn listener_on(gw: &Value, port: u64) -> bool {
     gw.pointer("/spec/listeners")
         .and_then(Value::as_array)
-        .is_some_and(|ls| ls.iter().any(|l| l.get("port").and_then(Value::as_u64) == Some(port)))
+        .is_some_and(|ls| {
+            ls.iter()
+                .any(|l| l.get("port").and_then(Value::as_u64) == Some(port))
+        })
 }
 
 /// The address peers should use for `c`'s east-west gateway: the first worker's InternalIP
@@ -420,7 +495,11 @@ pub(super) fn worker_address(nodes: &[Value]) -> Option<String> {
 }
 
 /// `c`'s east-west Gateway (listeners and address) and every peer's Gateway pointing at it.
-async fn eastwest_gateway(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -> Result<Outcome, ReadError> {
+async fn eastwest_gateway(
+    setup: DoctorSetup,
+    c: Cluster,
+    peers: Vec<Cluster>,
+) -> Result<Outcome, ReadError> {
     let reader = Reader::of(&setup.pool, &c).await?;
     let nodes = reader.list(read::NODE, None, None).await?;
     let ips = internal_ips(&nodes);
@@ -486,13 +565,31 @@ async fn eastwest_gateway(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -
                 out.saw(object, "spec.addresses[0].value", address);
             } else {
                 let fix = want.as_ref().map(|ip| {
-                    let patch = json!({"spec": {"addresses": [{"type": "IPAddress", "value": ip}]}}).to_string();
-                    kubectl(&p.context, &["-n", "istio-eastwest", "patch", "gateway", name, "--type=merge", "-p", &patch])
+                    let patch =
+                        json!({"spec": {"addresses": [{"type": "IPAddress", "value": ip}]}})
+                            .to_string();
+                    kubectl(
+                        &p.context,
+                        &[
+                            "-n",
+                            "istio-eastwest",
+                            "patch",
+                            "gateway",
+                            name,
+                            "--type=merge",
+                            "-p",
+                            &patch,
+                        ],
+                    )
                 });
                 out.wrong(
                     object,
                     "spec.addresses[0].value",
-                    format!("{address} (stale: {} nodes are at {})", c.name, ips.join(",")),
+                    format!(
+                        "{address} (stale: {} nodes are at {})",
+                        c.name,
+                        ips.join(",")
+                    ),
                     fix,
                 );
             }
@@ -504,8 +601,13 @@ async fn eastwest_gateway(setup: DoctorSetup, c: Cluster, peers: Vec<Cluster>) -
 /// `kubectl rollout restart` of the cluster's istiod: `istiod-gloo` where the Gloo Operator
 /// installed it (M03), else `istiod`.
 async fn restart_istiod(reader: &Reader, c: &Cluster) -> Result<String, ReadError> {
-    let deployments = reader.list(read::DEPLOYMENT, Some("istio-system"), None).await?;
-    let names: Vec<&str> = deployments.iter().map(|d| text(d, "/metadata/name")).collect();
+    let deployments = reader
+        .list(read::DEPLOYMENT, Some("istio-system"), None)
+        .await?;
+    let names: Vec<&str> = deployments
+        .iter()
+        .map(|d| text(d, "/metadata/name"))
+        .collect();
     let name = ["istiod-gloo", "istiod"]
         .into_iter()
         .find(|n| names.contains(n))
@@ -513,7 +615,13 @@ async fn restart_istiod(reader: &Reader, c: &Cluster) -> Result<String, ReadErro
         .unwrap_or("istiod");
     Ok(kubectl(
         &c.context,
-        &["-n", "istio-system", "rollout", "restart", &format!("deploy/{name}")],
+        &[
+            "-n",
+            "istio-system",
+            "rollout",
+            "restart",
+            &format!("deploy/{name}"),
+        ],
     ))
 }
 
@@ -558,7 +666,11 @@ async fn autogen_endpoints(setup: DoctorSetup, c: Cluster) -> Result<Outcome, Re
             .map_or(0, Vec::len);
         let object = c.object("ServiceEntry", Some(ns), name);
         if selected + own > 0 {
-            out.saw(object, format!("endpoints of {}", hosts.join(",")), (selected + own).to_string());
+            out.saw(
+                object,
+                format!("endpoints of {}", hosts.join(",")),
+                (selected + own).to_string(),
+            );
         } else {
             out.wrong(
                 object,
@@ -586,7 +698,15 @@ async fn global_services(setup: DoctorSetup, c: Cluster) -> Result<Outcome, Read
                     other.unwrap_or("absent"),
                     [kubectl(
                         &c.context,
-                        &["-n", ns, "label", "service", name, &format!("{GLOBAL_LABEL}=true"), "--overwrite"],
+                        &[
+                            "-n",
+                            ns,
+                            "label",
+                            "service",
+                            name,
+                            &format!("{GLOBAL_LABEL}=true"),
+                            "--overwrite",
+                        ],
                     )],
                 ),
             },
@@ -616,8 +736,14 @@ mod tests {
 
     #[test]
     fn the_trust_domain_is_read_from_the_mesh_config() {
-        assert_eq!(trust_domain_of("trustDomain: edge.local\n").as_deref(), Some("edge.local"));
-        assert_eq!(trust_domain_of("rootNamespace: istio-system\n").as_deref(), Some(TRUST_DOMAIN));
+        assert_eq!(
+            trust_domain_of("trustDomain: edge.local\n").as_deref(),
+            Some("edge.local")
+        );
+        assert_eq!(
+            trust_domain_of("rootNamespace: istio-system\n").as_deref(),
+            Some(TRUST_DOMAIN)
+        );
         assert_eq!(trust_domain_of("trustDomain: [1, 2]\n"), None);
         let fixed = with_trust_domain("a: 1\ntrustDomain: x.local\n", TRUST_DOMAIN);
         assert_eq!(fixed, "a: 1\ntrustDomain: cluster.local\n");

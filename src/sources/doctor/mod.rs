@@ -20,8 +20,8 @@ use kube::config::Kubeconfig;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{ClusterConfig, DemoConfig};
-use crate::msg::doctor::{CheckResult, DoctorMsg, Evidence, Verdict};
 use crate::msg::Msg;
+use crate::msg::doctor::{CheckResult, DoctorMsg, Evidence, Verdict};
 use crate::sources::clients::ClientPool;
 
 pub use read::ReadError;
@@ -53,7 +53,11 @@ impl HttpEndpoint {
                 let mut rx = url.clone();
                 let got = tokio::time::timeout(FORWARD_WAIT, rx.wait_for(Option::is_some)).await;
                 match got {
-                    Ok(Ok(v)) => Ok(v.clone().unwrap_or_default().trim_end_matches('/').to_string()),
+                    Ok(Ok(v)) => Ok(v
+                        .clone()
+                        .unwrap_or_default()
+                        .trim_end_matches('/')
+                        .to_string()),
                     _ => Err(format!("the {name} forward is not listening")),
                 }
             }
@@ -144,12 +148,23 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    pub fn saw(&mut self, object: impl Into<String>, field: impl Into<String>, value: impl Into<String>) {
+    pub fn saw(
+        &mut self,
+        object: impl Into<String>,
+        field: impl Into<String>,
+        value: impl Into<String>,
+    ) {
         self.evidence.push(ev(object, field, value));
     }
 
-    fn flag(&mut self, object: impl Into<String>, field: impl Into<String>, value: impl Into<String>) {
-        self.evidence.insert(self.wrong_count, ev(object, field, value));
+    fn flag(
+        &mut self,
+        object: impl Into<String>,
+        field: impl Into<String>,
+        value: impl Into<String>,
+    ) {
+        self.evidence
+            .insert(self.wrong_count, ev(object, field, value));
         self.wrong_count += 1;
     }
 
@@ -198,7 +213,11 @@ impl Outcome {
     }
 }
 
-pub(crate) fn ev(object: impl Into<String>, field: impl Into<String>, value: impl Into<String>) -> Evidence {
+pub(crate) fn ev(
+    object: impl Into<String>,
+    field: impl Into<String>,
+    value: impl Into<String>,
+) -> Evidence {
     Evidence {
         object: object.into(),
         field: field.into(),
@@ -310,7 +329,11 @@ pub async fn run(setup: DoctorSetup, run: u64, tx: mpsc::Sender<Msg>) {
         .map(|j| j.finish(timeout))
         .collect();
     while let Some(result) = pending.next().await {
-        if tx.send(Msg::Doctor(DoctorMsg::Checked(run, result))).await.is_err() {
+        if tx
+            .send(Msg::Doctor(DoctorMsg::Checked(run, result)))
+            .await
+            .is_err()
+        {
             return;
         }
     }

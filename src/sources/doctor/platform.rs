@@ -24,9 +24,21 @@ const LICENSE_SECRET: &str = "solo-istio-license";
 const AGENTGW: &str = "http://trustusbank-agentgw.trustusbank-platform.svc.cluster.local:8080";
 /// The four MCP tool servers behind agentgateway, and their route (§3 group D, §9).
 pub const MCP_SERVERS: &[(&str, &str, &str)] = &[
-    ("account-mcp", "account", "TrustUsBank account info via agentgateway"),
-    ("transaction-mcp", "transaction", "TrustUsBank transactions via agentgateway"),
-    ("ticket-mcp", "ticket", "TrustUsBank ticketing + human escalation via agentgateway"),
+    (
+        "account-mcp",
+        "account",
+        "TrustUsBank account info via agentgateway",
+    ),
+    (
+        "transaction-mcp",
+        "transaction",
+        "TrustUsBank transactions via agentgateway",
+    ),
+    (
+        "ticket-mcp",
+        "ticket",
+        "TrustUsBank ticketing + human escalation via agentgateway",
+    ),
     (
         "currency-converter",
         "currency-converter",
@@ -119,17 +131,33 @@ pub(super) fn jobs(setup: &DoctorSetup, clusters: &[Cluster], jobs: &mut Vec<Job
     }
 }
 
-async fn gloo_registration(setup: DoctorSetup, hub: Cluster, clusters: Vec<Cluster>) -> Result<Outcome, ReadError> {
+async fn gloo_registration(
+    setup: DoctorSetup,
+    hub: Cluster,
+    clusters: Vec<Cluster>,
+) -> Result<Outcome, ReadError> {
     let reader = Reader::of(&setup.pool, &hub).await?;
-    let registered = reader.list(read::KUBERNETES_CLUSTER, Some("gloo-mesh"), None).await?;
-    let workspaces = reader.list(read::WORKSPACE, Some("gloo-mesh"), None).await?;
+    let registered = reader
+        .list(read::KUBERNETES_CLUSTER, Some("gloo-mesh"), None)
+        .await?;
+    let workspaces = reader
+        .list(read::WORKSPACE, Some("gloo-mesh"), None)
+        .await?;
     let mut out = Outcome::default();
     for c in &clusters {
         let object = hub.object("KubernetesCluster", Some("gloo-mesh"), &c.mesh);
-        if registered.iter().any(|k| text(k, "/metadata/name") == c.mesh) {
+        if registered
+            .iter()
+            .any(|k| text(k, "/metadata/name") == c.mesh)
+        {
             out.saw(object, "metadata.name", "registered");
         } else {
-            out.wrong(object, "metadata.name", "absent", [register_fix(&hub, &c.mesh)]);
+            out.wrong(
+                object,
+                "metadata.name",
+                "absent",
+                [register_fix(&hub, &c.mesh)],
+            );
         }
     }
     let Some(ws) = workspaces.first() else {
@@ -169,7 +197,16 @@ async fn gloo_registration(setup: DoctorSetup, hub: Cluster, clusters: Vec<Clust
                 format!("{} absent", c.mesh),
                 [kubectl(
                     &hub.context,
-                    &["-n", "gloo-mesh", "patch", "workspace", &ws_name, "--type=json", "-p", &op.to_string()],
+                    &[
+                        "-n",
+                        "gloo-mesh",
+                        "patch",
+                        "workspace",
+                        &ws_name,
+                        "--type=json",
+                        "-p",
+                        &op.to_string(),
+                    ],
                 )],
             );
         }
@@ -195,12 +232,21 @@ async fn alert_rules(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadEr
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .flat_map(|g| g.get("rules").and_then(Value::as_array).cloned().unwrap_or_default())
+                .flat_map(|g| {
+                    g.get("rules")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                })
                 .any(|rule| rule.get("alert").and_then(Value::as_str) == Some(alert))
         });
         match holder {
             Some(r) => out.saw(
-                hub.object("PrometheusRule", Some(text(r, "/metadata/namespace")), text(r, "/metadata/name")),
+                hub.object(
+                    "PrometheusRule",
+                    Some(text(r, "/metadata/namespace")),
+                    text(r, "/metadata/name"),
+                ),
                 "spec.groups[].rules[].alert",
                 *alert,
             ),
@@ -208,7 +254,14 @@ async fn alert_rules(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadEr
                 format!("PrometheusRules ({})", hub.name),
                 "spec.groups[].rules[].alert",
                 format!("no {alert}"),
-                [kubectl(&hub.context, &["apply", "-f", "demo-scripts/manifests/prometheus-rules.yaml"])],
+                [kubectl(
+                    &hub.context,
+                    &[
+                        "apply",
+                        "-f",
+                        "demo-scripts/manifests/prometheus-rules.yaml",
+                    ],
+                )],
             ),
         }
     }
@@ -228,26 +281,44 @@ async fn http_get(url: &str) -> Result<(u16, String), String> {
 
 /// A Deployment that serves an endpoint, and the command that brings it back when it is
 /// scaled to zero or has no ready pod.
-async fn workload_fix(reader: &Reader, hub: &Cluster, ns: &str, name: &str, out: &mut Outcome) -> Result<(), ReadError> {
+async fn workload_fix(
+    reader: &Reader,
+    hub: &Cluster,
+    ns: &str,
+    name: &str,
+    out: &mut Outcome,
+) -> Result<(), ReadError> {
     let object = hub.object("Deployment", Some(ns), name);
     match reader.get(read::DEPLOYMENT, Some(ns), name).await? {
         None => out.wrong(object, "metadata.name", "absent", []),
         Some(d) => {
-            let replicas = d.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1);
-            let ready = d.pointer("/status/readyReplicas").and_then(Value::as_u64).unwrap_or(0);
+            let replicas = d
+                .pointer("/spec/replicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            let ready = d
+                .pointer("/status/readyReplicas")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             if replicas == 0 {
                 out.wrong(
                     object,
                     "spec.replicas",
                     "0",
-                    [kubectl(&hub.context, &["-n", ns, "scale", &format!("deploy/{name}"), "--replicas=1"])],
+                    [kubectl(
+                        &hub.context,
+                        &["-n", ns, "scale", &format!("deploy/{name}"), "--replicas=1"],
+                    )],
                 );
             } else if ready == 0 {
                 out.wrong(
                     object,
                     "status.readyReplicas",
                     "0",
-                    [kubectl(&hub.context, &["-n", ns, "rollout", "restart", &format!("deploy/{name}")])],
+                    [kubectl(
+                        &hub.context,
+                        &["-n", ns, "rollout", "restart", &format!("deploy/{name}")],
+                    )],
                 );
             } else {
                 out.saw(object, "status.readyReplicas", ready.to_string());
@@ -289,13 +360,26 @@ async fn endpoint_check(
 
 async fn prometheus(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadError> {
     let endpoint = setup.prometheus.clone();
-    endpoint_check(&setup, &hub, &endpoint, "/-/ready", (OBSERVABILITY_NS, "prometheus"), |status, body| {
-        if status == 200 {
-            Ok(format!("200 {}", crate::text::inert(body.trim()).chars().take(60).collect::<String>()))
-        } else {
-            Err(format!("HTTP {status}"))
-        }
-    })
+    endpoint_check(
+        &setup,
+        &hub,
+        &endpoint,
+        "/-/ready",
+        (OBSERVABILITY_NS, "prometheus"),
+        |status, body| {
+            if status == 200 {
+                Ok(format!(
+                    "200 {}",
+                    crate::text::inert(body.trim())
+                        .chars()
+                        .take(60)
+                        .collect::<String>()
+                ))
+            } else {
+                Err(format!("HTTP {status}"))
+            }
+        },
+    )
     .await
 }
 
@@ -308,12 +392,19 @@ async fn alertmanager(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadE
 
 async fn agent_card(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadError> {
     let mut out = Outcome::default();
-    let path = format!("/api/a2a/{}/.well-known/agent-card.json", setup.chat_agent.trim_matches('/'));
+    let path = format!(
+        "/api/a2a/{}/.well-known/agent-card.json",
+        setup.chat_agent.trim_matches('/')
+    );
     let shown = format!("{} {path}", setup.chatbot.shown());
-    let base = setup.chatbot.base().await.map_err(|why| ReadError::Failed {
-        what: shown.clone(),
-        why,
-    })?;
+    let base = setup
+        .chatbot
+        .base()
+        .await
+        .map_err(|why| ReadError::Failed {
+            what: shown.clone(),
+            why,
+        })?;
     let answer = http_get(&format!("{base}{path}")).await;
     match answer {
         Ok((200, body)) => match serde_json::from_str::<Value>(&body) {
@@ -323,8 +414,16 @@ async fn agent_card(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadErr
             _ => out.wrong(shown, "body", "not an agent card", []),
         },
         Ok((status, _)) => {
-            out.wrong(shown, "answer", format!("HTTP {status} (the mesh does not carry the call: see the mesh checks)"), []);
-            let (ns, agent) = setup.chat_agent.split_once('/').unwrap_or((AGENTS_NS, "support-bot"));
+            out.wrong(
+                shown,
+                "answer",
+                format!("HTTP {status} (the mesh does not carry the call: see the mesh checks)"),
+                [],
+            );
+            let (ns, agent) = setup
+                .chat_agent
+                .split_once('/')
+                .unwrap_or((AGENTS_NS, "support-bot"));
             let reader = Reader::of(&setup.pool, &hub).await?;
             let mut agent_out = Outcome::default();
             workload_fix(&reader, &hub, ns, agent, &mut agent_out).await?;
@@ -354,7 +453,9 @@ fn remote_mcp_server(name: &str, route: &str, description: &str) -> Value {
 async fn agent_tools(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadError> {
     let reader = Reader::of(&setup.pool, &hub).await?;
     let agents = reader.list(read::AGENT, Some(AGENTS_NS), None).await?;
-    let servers = reader.list(read::REMOTE_MCP_SERVER, Some(AGENTS_NS), None).await?;
+    let servers = reader
+        .list(read::REMOTE_MCP_SERVER, Some(AGENTS_NS), None)
+        .await?;
     let mut out = Outcome::default();
     let mut referenced: Vec<String> = Vec::new();
     for a in &agents {
@@ -372,9 +473,17 @@ async fn agent_tools(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadEr
             }
         }
     }
-    let (_, agent) = setup.chat_agent.split_once('/').unwrap_or((AGENTS_NS, "support-bot"));
+    let (_, agent) = setup
+        .chat_agent
+        .split_once('/')
+        .unwrap_or((AGENTS_NS, "support-bot"));
     if !agents.iter().any(|a| text(a, "/metadata/name") == agent) {
-        out.wrong(hub.object("Agent", Some(AGENTS_NS), agent), "metadata.name", "absent", []);
+        out.wrong(
+            hub.object("Agent", Some(AGENTS_NS), agent),
+            "metadata.name",
+            "absent",
+            [],
+        );
     }
     for (name, route, description) in MCP_SERVERS {
         let object = hub.object("RemoteMCPServer", Some(AGENTS_NS), name);
@@ -391,7 +500,10 @@ async fn agent_tools(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, ReadEr
                 object,
                 "metadata.name",
                 "absent (listed by an Agent)",
-                [apply_json(&hub.context, &remote_mcp_server(name, route, description))],
+                [apply_json(
+                    &hub.context,
+                    &remote_mcp_server(name, route, description),
+                )],
             );
         } else {
             out.saw(object, "listed by an Agent", "yes");
@@ -430,9 +542,7 @@ async fn agentregistry(setup: DoctorSetup, hub: Cluster) -> Result<Outcome, Read
 
 /// The clean image of a compromised one: `…:1.0.0-rugpull` → `…:1.0.0`.
 fn clean_image(image: &str, marker: &str) -> String {
-    image
-        .replace(&format!("-{marker}"), "")
-        .replace(marker, "")
+    image.replace(&format!("-{marker}"), "").replace(marker, "")
 }
 
 async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError> {
@@ -440,7 +550,10 @@ async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError
     let tool = &setup.demo.tool;
     let mut out = Outcome::default();
     let object = c.object("Deployment", Some(&tool.namespace), &tool.deployment);
-    match reader.get(read::DEPLOYMENT, Some(&tool.namespace), &tool.deployment).await? {
+    match reader
+        .get(read::DEPLOYMENT, Some(&tool.namespace), &tool.deployment)
+        .await?
+    {
         None => out.wrong(object, "metadata.name", "absent", []),
         Some(d) => {
             let containers = d
@@ -452,7 +565,9 @@ async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError
                 let image = text(container, "/image");
                 let name = text(container, "/name");
                 let field = format!("spec.template.spec.containers[{name}].image");
-                if !setup.demo.compromised_image.is_empty() && image.contains(&setup.demo.compromised_image) {
+                if !setup.demo.compromised_image.is_empty()
+                    && image.contains(&setup.demo.compromised_image)
+                {
                     out.odd(
                         &object,
                         field,
@@ -465,7 +580,10 @@ async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError
                                 "set",
                                 "image",
                                 &format!("deploy/{}", tool.deployment),
-                                &format!("{name}={}", clean_image(image, &setup.demo.compromised_image)),
+                                &format!(
+                                    "{name}={}",
+                                    clean_image(image, &setup.demo.compromised_image)
+                                ),
                             ],
                         )],
                     );
@@ -476,7 +594,9 @@ async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError
         }
     }
     for ns in &setup.demo.policy_namespaces {
-        let policies = reader.list(read::AUTHORIZATION_POLICY, Some(ns), None).await?;
+        let policies = reader
+            .list(read::AUTHORIZATION_POLICY, Some(ns), None)
+            .await?;
         let object = format!("AuthorizationPolicies in {ns} ({})", c.name);
         if policies.is_empty() {
             out.saw(object, "items", "none");
@@ -486,7 +606,10 @@ async fn demo_start(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError
                 object,
                 "items",
                 names.join(","),
-                [kubectl(&c.context, &["-n", ns, "delete", "authorizationpolicy", "--all"])],
+                [kubectl(
+                    &c.context,
+                    &["-n", ns, "delete", "authorizationpolicy", "--all"],
+                )],
             );
         }
     }
@@ -522,14 +645,22 @@ async fn relay_address(
     out: &mut Outcome,
 ) -> Result<Option<(String, String)>, ReadError> {
     let Some(host) = otlp_host(config) else {
-        out.wrong(object, format!("data.{key} exporters.otlp.endpoint"), "absent", []);
+        out.wrong(
+            object,
+            format!("data.{key} exporters.otlp.endpoint"),
+            "absent",
+            [],
+        );
         return Ok(None);
     };
     if host.parse::<std::net::IpAddr>().is_err() {
         out.saw(object, format!("data.{key} exporters.otlp.endpoint"), host);
         return Ok(None);
     }
-    let nodes = Reader::of(&setup.pool, hub).await?.list(read::NODE, None, None).await?;
+    let nodes = Reader::of(&setup.pool, hub)
+        .await?
+        .list(read::NODE, None, None)
+        .await?;
     let ips = read::internal_ips(&nodes);
     let field = format!("data.{key} exporters.otlp.endpoint");
     if ips.contains(&host) {
@@ -539,25 +670,44 @@ async fn relay_address(
     out.wrong(
         object,
         field,
-        format!("{host} (stale: {} nodes are at {})", hub.name, ips.join(",")),
+        format!(
+            "{host} (stale: {} nodes are at {})",
+            hub.name,
+            ips.join(",")
+        ),
         [],
     );
     Ok(super::mesh::worker_address(&nodes).map(|ip| (host, ip)))
 }
 
-async fn collector_allowlist(setup: DoctorSetup, c: Cluster, hub: Option<Cluster>) -> Result<Outcome, ReadError> {
+async fn collector_allowlist(
+    setup: DoctorSetup,
+    c: Cluster,
+    hub: Option<Cluster>,
+) -> Result<Outcome, ReadError> {
     let reader = Reader::of(&setup.pool, &c).await?;
     let mut out = Outcome::default();
     let object = c.object("ConfigMap", Some(COLLECTOR_NS), COLLECTOR_CONFIG);
-    let Some(cm) = reader.get(read::CONFIG_MAP, Some(COLLECTOR_NS), COLLECTOR_CONFIG).await? else {
+    let Some(cm) = reader
+        .get(read::CONFIG_MAP, Some(COLLECTOR_NS), COLLECTOR_CONFIG)
+        .await?
+    else {
         out.wrong(object, "metadata.name", "absent", []);
         return Ok(out);
     };
-    let data = cm.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+    let data = cm
+        .get("data")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut found_any = false;
     for (key, value) in &data {
-        let Some(config) = value.as_str() else { continue };
-        let Some(names) = allow_list(config) else { continue };
+        let Some(config) = value.as_str() else {
+            continue;
+        };
+        let Some(names) = allow_list(config) else {
+            continue;
+        };
         found_any = true;
         let field = format!("data.{key} processors.filter/min metrics.include.metric_names");
         // One patch for everything wrong in this config, so the fixes do not undo each other.
@@ -568,10 +718,16 @@ async fn collector_allowlist(setup: DoctorSetup, c: Cluster, hub: Option<Cluster
         } else {
             wrong = true;
             fixed = fixed.and_then(|f| with_metric(&f, DENY_METRIC));
-            out.wrong(&object, field, format!("{} absent ({} names)", DENY_METRIC, names.len()), []);
+            out.wrong(
+                &object,
+                field,
+                format!("{} absent ({} names)", DENY_METRIC, names.len()),
+                [],
+            );
         }
         if let Some(hub) = hub.as_ref().filter(|h| h.name != c.name)
-            && let Some((stale, now)) = relay_address(&setup, hub, key, config, &object, &mut out).await?
+            && let Some((stale, now)) =
+                relay_address(&setup, hub, key, config, &object, &mut out).await?
         {
             wrong = true;
             fixed = fixed.map(|f| f.replace(&stale, &now));
@@ -582,12 +738,26 @@ async fn collector_allowlist(setup: DoctorSetup, c: Cluster, hub: Option<Cluster
             let patch = json!({"data": patch}).to_string();
             out.fix.push(kubectl(
                 &c.context,
-                &["-n", COLLECTOR_NS, "patch", "configmap", COLLECTOR_CONFIG, "--type=merge", "-p", &patch],
+                &[
+                    "-n",
+                    COLLECTOR_NS,
+                    "patch",
+                    "configmap",
+                    COLLECTOR_CONFIG,
+                    "--type=merge",
+                    "-p",
+                    &patch,
+                ],
             ));
         }
     }
     if !found_any {
-        out.wrong(object, "data", "no collector config with a filter/min allow-list", []);
+        out.wrong(
+            object,
+            "data",
+            "no collector config with a filter/min allow-list",
+            [],
+        );
     }
     Ok(out)
 }
@@ -598,13 +768,21 @@ fn allow_list(config: &str) -> Option<Vec<String>> {
     let names = doc
         .pointer("/processors/filter~1min/metrics/include/metric_names")?
         .as_array()?;
-    Some(names.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    Some(
+        names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// `config` with `metric` added at the top of the allow-list, every other line as it was.
 fn with_metric(config: &str, metric: &str) -> Option<String> {
     let lines: Vec<&str> = config.lines().collect();
-    let at = lines.iter().position(|l| l.trim_start() == "metric_names:")?;
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start() == "metric_names:")?;
     let key_indent = lines[at].len() - lines[at].trim_start().len();
     let item_indent = lines
         .get(at + 1)
@@ -632,7 +810,17 @@ async fn license(setup: DoctorSetup, c: Cluster) -> Result<Outcome, ReadError> {
             // The key from the environment (M00's .env), never from here.
             [format!(
                 "{} --from-literal=license=\"$SOLO_ISTIO_LICENSE_KEY\"",
-                kubectl(&c.context, &["-n", "istio-system", "create", "secret", "generic", LICENSE_SECRET])
+                kubectl(
+                    &c.context,
+                    &[
+                        "-n",
+                        "istio-system",
+                        "create",
+                        "secret",
+                        "generic",
+                        LICENSE_SECRET
+                    ]
+                )
             )],
         );
     }
@@ -646,7 +834,10 @@ mod tests {
     #[test]
     fn the_deny_metric_is_added_to_the_allow_list() {
         let config = "processors:\n  filter/min:\n    metrics:\n      include:\n        match_type: strict\n        metric_names:\n          - a_total\n          - b_total\nservice: {}\n";
-        assert_eq!(allow_list(config), Some(vec!["a_total".into(), "b_total".into()]));
+        assert_eq!(
+            allow_list(config),
+            Some(vec!["a_total".into(), "b_total".into()])
+        );
         let fixed = with_metric(config, DENY_METRIC).expect("fixable");
         assert_eq!(
             allow_list(&fixed),
@@ -658,6 +849,9 @@ mod tests {
 
     #[test]
     fn the_clean_image_drops_the_marker() {
-        assert_eq!(clean_image("currency-converter:1.0.0-rugpull", "rugpull"), "currency-converter:1.0.0");
+        assert_eq!(
+            clean_image("currency-converter:1.0.0-rugpull", "rugpull"),
+            "currency-converter:1.0.0"
+        );
     }
 }

@@ -34,7 +34,12 @@ impl ReadError {
 
 /// A kind the doctor reads: group, version, kind, plural, namespaced.
 #[derive(Debug, Clone, Copy)]
-pub struct Kind(pub &'static str, pub &'static str, pub &'static str, pub &'static str);
+pub struct Kind(
+    pub &'static str,
+    pub &'static str,
+    pub &'static str,
+    pub &'static str,
+);
 
 pub const NAMESPACE: Kind = Kind("", "v1", "Namespace", "namespaces");
 pub const NODE: Kind = Kind("", "v1", "Node", "nodes");
@@ -42,8 +47,18 @@ pub const SERVICE: Kind = Kind("", "v1", "Service", "services");
 pub const CONFIG_MAP: Kind = Kind("", "v1", "ConfigMap", "configmaps");
 pub const DEPLOYMENT: Kind = Kind("apps", "v1", "Deployment", "deployments");
 pub const GATEWAY: Kind = Kind("gateway.networking.k8s.io", "v1", "Gateway", "gateways");
-pub const SERVICE_ENTRY: Kind = Kind("networking.istio.io", "v1", "ServiceEntry", "serviceentries");
-pub const WORKLOAD_ENTRY: Kind = Kind("networking.istio.io", "v1", "WorkloadEntry", "workloadentries");
+pub const SERVICE_ENTRY: Kind = Kind(
+    "networking.istio.io",
+    "v1",
+    "ServiceEntry",
+    "serviceentries",
+);
+pub const WORKLOAD_ENTRY: Kind = Kind(
+    "networking.istio.io",
+    "v1",
+    "WorkloadEntry",
+    "workloadentries",
+);
 pub const MESH_CONTROLLER: Kind = Kind(
     "operator.gloo.solo.io",
     "v1",
@@ -147,11 +162,14 @@ impl Reader {
         if let Some(l) = labels {
             params = params.labels(l);
         }
-        let list = self
-            .api(kind, namespace)
-            .list(&params)
-            .await
-            .map_err(|e| classify(&e, what(kind, namespace, None, &self.cluster), &self.cluster, true))?;
+        let list = self.api(kind, namespace).list(&params).await.map_err(|e| {
+            classify(
+                &e,
+                what(kind, namespace, None, &self.cluster),
+                &self.cluster,
+                true,
+            )
+        })?;
         Ok(list
             .items
             .into_iter()

@@ -156,11 +156,20 @@ fn object(kind: &str, raw: &[u8]) -> Option<Value> {
         obj["data"] = Value::Object(data);
     }
     // As the API server defaults it.
-    if kind == "Secret" && obj.get("type").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if kind == "Secret"
+        && obj
+            .get("type")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
         obj["type"] = Value::String("Opaque".into());
     }
     if !other.is_empty() {
-        let key = if kind == "Secret" { "stringData" } else { "binaryData" };
+        let key = if kind == "Secret" {
+            "stringData"
+        } else {
+            "binaryData"
+        };
         obj[key] = Value::Object(other);
     }
     Some(obj)
@@ -209,7 +218,12 @@ mod tests {
 
     #[test]
     fn a_secret_as_kubectl_create_sends_it() {
-        let meta = [field(1, b"s"), field(3, b"istio-system"), field(11, &[field(1, b"a"), field(2, b"b")].concat())].concat();
+        let meta = [
+            field(1, b"s"),
+            field(3, b"istio-system"),
+            field(11, &[field(1, b"a"), field(2, b"b")].concat()),
+        ]
+        .concat();
         let secret = [
             field(1, &meta),
             field(2, &[field(1, b"k"), field(2, b"\x00\xff")].concat()),
@@ -232,6 +246,9 @@ mod tests {
         assert_eq!(decode(b"{}"), None);
         assert_eq!(decode(b"k8s\0\xff\xff"), None);
         let type_meta = [field(1, b"apps/v1"), field(2, b"Deployment")].concat();
-        assert_eq!(decode(&[MAGIC.to_vec(), field(1, &type_meta)].concat()), None);
+        assert_eq!(
+            decode(&[MAGIC.to_vec(), field(1, &type_meta)].concat()),
+            None
+        );
     }
 }

@@ -218,7 +218,10 @@ mod tests {
         assert_eq!(d.mail_count(), 2);
         assert_eq!(d.alerts_json(now).as_array().map(Vec::len), Some(2));
         let subjects = d.messages_json().to_string();
-        assert!(subjects.contains("[FIRING:1] IstioAuthZDeny (critical)"), "{subjects}");
+        assert!(
+            subjects.contains("[FIRING:1] IstioAuthZDeny (critical)"),
+            "{subjects}"
+        );
         // Alertmanager gone: nothing more arrives, and what it held expires.
         let later = now + chrono::Duration::seconds(RESOLVE_SECS + 5);
         d.send(&[firing("IstioAuthZDeny")], false, later);

@@ -248,9 +248,18 @@ mod tests {
         assert!(e.keeps("istio_tcp_connections_opened_total"));
         // A processor the pipeline names but nobody configured: the collector does not start.
         assert_eq!(e.endpoint_host.as_deref(), Some("172.22.0.6"));
-        assert!(reaches_gateway(e.endpoint_host.as_deref(), &["172.22.0.6".into()]));
-        assert!(!reaches_gateway(e.endpoint_host.as_deref(), &["172.22.0.77".into()]));
-        assert!(reaches_gateway(Some("gloo-telemetry-gateway.gloo-mesh.svc"), &[]));
+        assert!(reaches_gateway(
+            e.endpoint_host.as_deref(),
+            &["172.22.0.6".into()]
+        ));
+        assert!(!reaches_gateway(
+            e.endpoint_host.as_deref(),
+            &["172.22.0.77".into()]
+        ));
+        assert!(reaches_gateway(
+            Some("gloo-telemetry-gateway.gloo-mesh.svc"),
+            &[]
+        ));
         let broken = relay.replace("  filter/min:\n", "  filter/other:\n");
         assert!(Exporter::from_config(&broken).is_none());
         assert!(Exporter::from_config("not: [yaml").is_none());

@@ -9,8 +9,8 @@
 //! [`ExfilLedger`], the mock-attacker's count of what it received.
 
 mod agentregistry;
-pub mod alertmanager;
 mod agents;
+pub mod alertmanager;
 mod attacker;
 mod chatbot;
 mod collector;

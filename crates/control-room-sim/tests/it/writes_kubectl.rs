@@ -633,11 +633,27 @@ async fn typed_create_commands_send_protobuf_and_are_understood() {
         return;
     };
     k.ok(&["create", "namespace", "made-by-kubectl"]).await;
-    k.ok(&["-n", "made-by-kubectl", "create", "secret", "generic", "s", "--from-literal=key=value"])
+    k.ok(&[
+        "-n",
+        "made-by-kubectl",
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=key=value",
+    ])
+    .await;
+    k.ok(&[
+        "-n",
+        "made-by-kubectl",
+        "create",
+        "configmap",
+        "c",
+        "--from-literal=k=v",
+    ])
+    .await;
+    k.ok(&["-n", "made-by-kubectl", "create", "serviceaccount", "sa"])
         .await;
-    k.ok(&["-n", "made-by-kubectl", "create", "configmap", "c", "--from-literal=k=v"])
-        .await;
-    k.ok(&["-n", "made-by-kubectl", "create", "serviceaccount", "sa"]).await;
     let store = k.store();
     let secret = store
         .get("v1", "Secret", Some("made-by-kubectl"), "s")
@@ -648,8 +664,21 @@ async fn typed_create_commands_send_protobuf_and_are_understood() {
         .get("v1", "ConfigMap", Some("made-by-kubectl"), "c")
         .expect("the config map");
     assert_eq!(cm["data"]["k"], "v");
-    assert!(store.get("v1", "ServiceAccount", Some("made-by-kubectl"), "sa").is_some());
-    let out = k.run(&["-n", "made-by-kubectl", "create", "deployment", "d", "--image=x"]).await;
+    assert!(
+        store
+            .get("v1", "ServiceAccount", Some("made-by-kubectl"), "sa")
+            .is_some()
+    );
+    let out = k
+        .run(&[
+            "-n",
+            "made-by-kubectl",
+            "create",
+            "deployment",
+            "d",
+            "--image=x",
+        ])
+        .await;
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("unknown format"),

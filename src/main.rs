@@ -106,8 +106,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The preflight checks of the walkthrough's pitfalls; exits 1 when any check fails
-    /// (warn and unknown are printed but exit 0). Fixes are printed, never run.
+    /// The preflight checks of the walkthrough's pitfalls; exits 1 when any check fails.
+    ///
+    /// Warn (the demo mid-act) and unknown (could not read: no answer, 403, CRD absent) are
+    /// printed but exit 0. Fixes are printed, never run.
     Doctor {
         /// Print JSON: [{id, title, result, cluster, clusters, evidence, fix}].
         #[arg(long)]

@@ -288,42 +288,77 @@ async fn workload_fix(
     name: &str,
     out: &mut Outcome,
 ) -> Result<(), ReadError> {
-    let object = hub.object("Deployment", Some(ns), name);
-    match reader.get(read::DEPLOYMENT, Some(ns), name).await? {
-        None => out.wrong(object, "metadata.name", "absent", []),
-        Some(d) => {
-            let replicas = d
-                .pointer("/spec/replicas")
-                .and_then(Value::as_u64)
-                .unwrap_or(1);
-            let ready = d
-                .pointer("/status/readyReplicas")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            if replicas == 0 {
-                out.wrong(
-                    object,
-                    "spec.replicas",
-                    "0",
-                    [kubectl(
-                        &hub.context,
-                        &["-n", ns, "scale", &format!("deploy/{name}"), "--replicas=1"],
-                    )],
-                );
-            } else if ready == 0 {
-                out.wrong(
-                    object,
-                    "status.readyReplicas",
-                    "0",
-                    [kubectl(
-                        &hub.context,
-                        &["-n", ns, "rollout", "restart", &format!("deploy/{name}")],
-                    )],
-                );
-            } else {
-                out.saw(object, "status.readyReplicas", ready.to_string());
-            }
-        }
+    // The Deployment of that name, else (kube-prometheus-stack runs Prometheus and
+    // Alertmanager as StatefulSets with longer names) a StatefulSet or Deployment whose
+    // name contains it.
+    let mut found = reader
+        .get(read::DEPLOYMENT, Some(ns), name)
+        .await?
+        .map(|d| ("Deployment", "deploy", d));
+    if found.is_none() {
+        let statefulsets = match reader.list(read::STATEFUL_SET, Some(ns), None).await {
+            Ok(list) => list,
+            Err(ReadError::NotServed { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let deployments = reader.list(read::DEPLOYMENT, Some(ns), None).await?;
+        found = statefulsets
+            .into_iter()
+            .map(|w| ("StatefulSet", "statefulset", w))
+            .chain(deployments.into_iter().map(|w| ("Deployment", "deploy", w)))
+            .find(|(_, _, w)| {
+                let n = text(w, "/metadata/name");
+                n.contains(name) && !n.contains("operator") && !n.contains("exporter")
+            });
+    }
+    let Some((kind, short, d)) = found else {
+        out.wrong(
+            hub.object("Deployment", Some(ns), name),
+            "metadata.name",
+            "absent",
+            [],
+        );
+        return Ok(());
+    };
+    let name = text(&d, "/metadata/name").to_string();
+    let name = name.as_str();
+    let object = hub.object(kind, Some(ns), name);
+    let replicas = d
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let ready = d
+        .pointer("/status/readyReplicas")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    if replicas == 0 {
+        out.wrong(
+            object,
+            "spec.replicas",
+            "0",
+            [kubectl(
+                &hub.context,
+                &[
+                    "-n",
+                    ns,
+                    "scale",
+                    &format!("{short}/{name}"),
+                    "--replicas=1",
+                ],
+            )],
+        );
+    } else if ready == 0 {
+        out.wrong(
+            object,
+            "status.readyReplicas",
+            "0",
+            [kubectl(
+                &hub.context,
+                &["-n", ns, "rollout", "restart", &format!("{short}/{name}")],
+            )],
+        );
+    } else {
+        out.saw(object, "status.readyReplicas", ready.to_string());
     }
     Ok(())
 }

@@ -46,6 +46,7 @@ pub const NODE: Kind = Kind("", "v1", "Node", "nodes");
 pub const SERVICE: Kind = Kind("", "v1", "Service", "services");
 pub const CONFIG_MAP: Kind = Kind("", "v1", "ConfigMap", "configmaps");
 pub const DEPLOYMENT: Kind = Kind("apps", "v1", "Deployment", "deployments");
+pub const STATEFUL_SET: Kind = Kind("apps", "v1", "StatefulSet", "statefulsets");
 pub const GATEWAY: Kind = Kind("gateway.networking.k8s.io", "v1", "Gateway", "gateways");
 pub const SERVICE_ENTRY: Kind = Kind(
     "networking.istio.io",

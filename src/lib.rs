@@ -16,5 +16,6 @@ pub mod files;
 pub mod model;
 pub mod msg;
 pub mod sources;
+pub mod story;
 pub mod text;
 pub mod ui;

@@ -37,6 +37,10 @@ struct Cli {
     /// No writes: the act keys and Ctrl+D (delete pod) are refused (as `[ui] read_only`).
     #[arg(long)]
     read_only: bool,
+    /// Play the story (default: the built-in one) in the TUI, pressing the keys a presenter
+    /// would; quits at the end, exit 0 when every beat passed.
+    #[arg(long, value_name = "STORY", num_args = 0..=1)]
+    autopilot: Option<Option<PathBuf>>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -117,6 +121,16 @@ enum Command {
     },
     /// A pod's log (CLUSTER/NAMESPACE/POD), or every matching pod's in every cluster (-l).
     Logs(cli::logs::LogsArgs),
+    /// Dress rehearsal: play every beat of the story headless against the current world,
+    /// then reset to act 1; exits 1 naming the beat that failed.
+    Rehearse {
+        /// Story file (TOML) instead of the built-in one (demo-scripts/story.toml).
+        #[arg(long, value_name = "FILE")]
+        story: Option<PathBuf>,
+        /// Print one JSON object at the end instead of a line per beat.
+        #[arg(long)]
+        json: bool,
+    },
     /// One-shot snapshot of every cluster; exits 1 when one is unreachable.
     Status {
         /// Print JSON instead of a table.
@@ -262,6 +276,12 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             let world = cli.common.open_world(&config).await?;
             cli::logs::run(world, &config, args).await
         }
+        Some(Command::Rehearse { ref story, json }) => {
+            // A story is checked before the world opens: a typo costs no simulator start.
+            let story = control_room::story::Story::load(story.as_deref())?;
+            let world = cli.common.open_world(&config).await?;
+            cli::rehearse::run(world, &config, story, json).await
+        }
         Some(Command::Chat { ref prompt, json }) => {
             let world = cli.common.open_world(&config).await?;
             cli::chat::run(world, &config, prompt, json).await
@@ -270,6 +290,10 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme_name = cli.theme.clone().unwrap_or_else(|| config.ui.theme.clone());
             let theme = Theme::load(&theme_name, no_color)?;
+            let autopilot = match &cli.autopilot {
+                Some(file) => Some(control_room::story::Story::load(file.as_deref())?),
+                None => None,
+            };
             let opening = World::decide(
                 &config,
                 cli.common.kubeconfig.as_deref(),
@@ -280,6 +304,7 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
                 log_path,
                 no_confirm: cli.no_confirm,
                 read_only: cli.read_only,
+                autopilot,
                 ..RuntimeOptions::default()
             };
             let open = cli.common.open_decided(&config, opening);

@@ -5,6 +5,7 @@
 //! ([`tui`]), the headless commands (`crate::cli`) and the tests alike.
 
 pub mod alerting;
+pub mod autopilot;
 pub mod effects;
 pub mod forwards;
 pub mod runtime;
@@ -40,7 +41,13 @@ pub struct App {
     rx: mpsc::Receiver<Msg>,
     effects: Box<dyn EffectRunner>,
     quit: bool,
+    /// Shown the model after every batch ([`App::observe`]).
+    observer: Option<Observer>,
 }
+
+/// Reads the model after every batch of messages: the autopilot, which presses keys by
+/// sending them back through the channel like the terminal does.
+pub type Observer = Box<dyn FnMut(&Model) + Send>;
 
 /// What one `pump` did.
 #[derive(Debug, Default)]
@@ -63,7 +70,13 @@ impl App {
             rx,
             effects,
             quit: false,
+            observer: None,
         }
+    }
+
+    /// From now on `observer` sees the model after every batch that changed something.
+    pub fn observe(&mut self, observer: Observer) {
+        self.observer = Some(observer);
     }
 
     pub fn should_quit(&self) -> bool {
@@ -101,6 +114,9 @@ impl App {
                     break;
                 }
             }
+        }
+        if let Some(observer) = self.observer.as_mut() {
+            observer(&self.model);
         }
         out
     }

@@ -169,6 +169,8 @@ pub struct RuntimeOptions {
     pub browser: Option<Browser>,
     /// Where `s` in the log view saves (the state dir's `logs/` unless a test says).
     pub saved_logs: Option<std::path::PathBuf>,
+    /// `--autopilot`: the story the TUI plays by itself.
+    pub autopilot: Option<crate::story::Story>,
 }
 
 /// Everything running for one app: the world, the sources' tasks and a sender for more.

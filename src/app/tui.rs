@@ -24,7 +24,7 @@ pub async fn run(
     open: impl Future<Output = anyhow::Result<World>>,
     config: &Config,
     theme: &Theme,
-    options: RuntimeOptions,
+    mut options: RuntimeOptions,
 ) -> anyhow::Result<std::process::ExitCode> {
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     crate::exit::terminal_taken();
@@ -42,18 +42,23 @@ pub async fn run(
             return Err(e);
         }
     };
+    let story = options.autopilot.take();
     let (mut app, mut runtime) = Runtime::start(world, config, Parts::tui(), options).await;
     runtime.spawn_terminal_input();
+    // `--autopilot`: keys come from the story too, through the same channel.
+    let autopilot =
+        story.map(|s| super::autopilot::Autopilot::attach(&mut app, runtime.sender(), s, config));
     inject_panic_for_tests();
     let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
     leave_terminal();
     app.wind_down(ACT_WIND_DOWN).await;
     runtime.shutdown().await;
     result?;
-    Ok(crate::cli::exit_code(
-        &app.model,
-        std::process::ExitCode::SUCCESS,
-    ))
+    let otherwise = match autopilot.map(|a| a.finish()) {
+        Some(code @ 1..) => std::process::ExitCode::from(code),
+        _ => std::process::ExitCode::SUCCESS,
+    };
+    Ok(crate::cli::exit_code(&app.model, otherwise))
 }
 
 fn leave_terminal() {

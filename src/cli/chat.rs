@@ -39,16 +39,7 @@ impl Exchange {
             .iter()
             .rposition(|e| e.speaker == Speaker::Customer);
         let answers = last_prompt.map_or(&chat.transcript[..], |i| &chat.transcript[i + 1..]);
-        let reply = answers
-            .iter()
-            .filter(|e| e.speaker == Speaker::Agent)
-            .map(|e| e.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let error = answers
-            .iter()
-            .rfind(|e| e.speaker == Speaker::Error)
-            .map(|e| e.text.clone());
+        let (reply, error) = chat.last_reply();
         Exchange {
             agent: chat
                 .agent

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod forward;
 pub mod logs;
 pub mod problems;
+pub mod rehearse;
 pub mod sim;
 pub mod status;
 

@@ -11,6 +11,7 @@ mod style;
 mod theme;
 
 pub use error::{ConfigError, Position, ThemeError};
+pub(crate) use error::{decode_utf8, describe_toml_error};
 pub use keys::{Action, Key, Keymap, KeymapError};
 pub use paths::{default_config_path, log_file_path, state_dir, user_themes_dir};
 pub use role::Role;

@@ -176,6 +176,8 @@ pub struct ChatModel {
     pub history_pos: Option<usize>,
     pub transcript: Vec<ChatEntry>,
     pub trace: Vec<TraceEntry>,
+    /// Trace entries pushed since start (the trace itself keeps only the newest).
+    pub traced: usize,
     pub show_trace: bool,
     /// An exchange is under way; its reply streams into the last agent entry.
     pub pending: bool,
@@ -202,8 +204,30 @@ impl ChatModel {
         }
     }
 
+    /// The last exchange's reply (the agent's entries after the last prompt, joined) and
+    /// its error, if it ended in one.
+    pub fn last_reply(&self) -> (String, Option<String>) {
+        let last_prompt = self
+            .transcript
+            .iter()
+            .rposition(|e| e.speaker == Speaker::Customer);
+        let answers = last_prompt.map_or(&self.transcript[..], |i| &self.transcript[i + 1..]);
+        let reply = answers
+            .iter()
+            .filter(|e| e.speaker == Speaker::Agent)
+            .map(|e| e.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let error = answers
+            .iter()
+            .rfind(|e| e.speaker == Speaker::Error)
+            .map(|e| e.text.clone());
+        (reply, error)
+    }
+
     pub fn push_trace(&mut self, entry: TraceEntry) {
         self.trace.push(entry);
+        self.traced += 1;
         if self.trace.len() > KEEP {
             self.trace.remove(0);
         }

@@ -129,6 +129,8 @@ pub struct Model {
     pub act: ActIndicator,
     /// The act script running now, or the last one that ran.
     pub act_run: Option<ActRun>,
+    /// Act scripts started since the program began: tells a new run from the last one.
+    pub act_runs: usize,
     pub show_act_log: bool,
     /// Ask before running an act.
     pub confirm_acts: bool,
@@ -198,6 +200,7 @@ impl Model {
                 since: now,
             },
             act_run: None,
+            act_runs: 0,
             show_act_log: true,
             confirm_acts: true,
             confirming: None,

@@ -18,24 +18,37 @@ impl Drop for SimProcess {
     }
 }
 
-/// Starts `control-room sim` and waits until it has printed where its files are.
+/// Where [`start_sim`] keeps what the simulator says on stderr: `HOME/sim-stderr.txt`.
+pub(crate) fn sim_said(home: &Path) -> String {
+    std::fs::read_to_string(home.join("sim-stderr.txt")).unwrap_or_default()
+}
+
+fn sim_stderr(home: &Path) -> Stdio {
+    match std::fs::File::create(home.join("sim-stderr.txt")) {
+        Ok(file) => Stdio::from(file),
+        Err(_) => Stdio::null(),
+    }
+}
+
+/// Starts `control-room sim` and waits until it has printed where its files are (its
+/// stderr goes to [`sim_said`]).
 pub(crate) fn start_sim(home: &Path, state: &Path) -> (SimProcess, String) {
     let mut child = command(home)
         .args(["sim", "--state-dir"])
         .arg(state)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(sim_stderr(home))
         .spawn()
         .expect("sim starts");
     let stdout = child.stdout.take().expect("stdout");
     // Owned at once, so a failing wait below still kills and reaps it.
     let sim = SimProcess { child };
     let (tx, rx) = std::sync::mpsc::channel();
+    // Reads to the end even once nobody listens: a pipe closed while the simulator is still
+    // announcing itself would end it (a write to it fails), under load minutes into a test.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
+            let _ = tx.send(line);
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -23,6 +23,7 @@ mod forwards;
 mod inert;
 mod logs;
 mod panes;
+mod rehearse;
 mod snapshots;
 mod support;
 mod triage;

@@ -126,6 +126,7 @@ fn on_act(model: &mut Model, msg: ActMsg) {
             let mut run = ActRun::new(kind, program, model.now);
             run.log_path = log_path;
             model.act_run = Some(run);
+            model.act_runs += 1;
             model.show_act_log = true;
         }
         ActMsg::Line(line) => {

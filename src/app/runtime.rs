@@ -56,6 +56,8 @@ pub struct Parts {
     pub chat: bool,
     /// SIGINT/SIGTERM/SIGHUP become `Msg::Signal`, so the program winds down in order.
     pub signals: bool,
+    /// Let the preflight doctor run (on `D`, every minute with the clock, `Msg::RunDoctor`).
+    pub doctor: bool,
 }
 
 impl Parts {
@@ -71,6 +73,7 @@ impl Parts {
             acts: true,
             chat: true,
             signals: true,
+            doctor: true,
         }
     }
 
@@ -86,6 +89,7 @@ impl Parts {
             acts: false,
             chat: false,
             signals: false,
+            doctor: false,
         }
     }
 
@@ -103,6 +107,25 @@ impl Parts {
             alerts: Reading::Once,
             exfil: Reading::Once,
             signals: true,
+            ..Parts::none()
+        }
+    }
+
+    /// `control-room doctor`: the doctor, and the forwards its HTTP checks go through
+    /// (Prometheus, the chatbot, agentregistry) unless the config gives their URLs.
+    pub fn doctor(config: &Config) -> Parts {
+        let mut names = Vec::new();
+        if config.alerts.url.is_none() && !config.alerts.forward.is_empty() {
+            names.push(config.alerts.forward.clone());
+        }
+        if config.chat.url.is_none() {
+            names.push(config.chat.forward.clone());
+        }
+        names.push(DOCTOR_REGISTRY_FORWARD.to_string());
+        Parts {
+            forwards: ForwardSet::Only(names),
+            signals: true,
+            doctor: true,
             ..Parts::none()
         }
     }
@@ -226,7 +249,12 @@ impl Runtime {
 
         let contexts = world.clusters.iter().map(|c| c.context.clone()).collect();
         let pool = sources::clients::ClientPool::new(world.kubeconfig.clone(), contexts);
-        let mut effects = LiveEffects::new(tx.clone()).with_clusters(pool);
+        let mut effects = LiveEffects::new(tx.clone()).with_clusters(pool.clone());
+        if parts.doctor {
+            effects = effects.with_doctor(doctor_setup(&world, config, &urls, pool));
+            model.doctor.enabled = true;
+            model.doctor.cluster_order = world.clusters.iter().map(|c| c.name.clone()).collect();
+        }
         if parts.acts {
             effects = effects.with_acts(world.act_environment(config));
         }
@@ -330,6 +358,49 @@ pub fn configured_model(
     model.read_only = config.ui.read_only || options.read_only;
     model.chat.configured_agent = config.chat.agent.clone();
     model
+}
+
+/// The `[[forward]]` through which the doctor reads agentregistry's catalogue.
+pub const DOCTOR_REGISTRY_FORWARD: &str = "agentregistry";
+
+/// What the doctor reads with: the clusters' clients and the HTTP endpoints of Prometheus,
+/// the chatbot and agentregistry (a configured URL wins over the forward).
+fn doctor_setup(
+    world: &World,
+    config: &Config,
+    urls: &forwards::ForwardUrls,
+    pool: sources::clients::ClientPool,
+) -> sources::doctor::DoctorSetup {
+    use sources::doctor::HttpEndpoint;
+    let endpoint = |url: Option<&String>, forward: &str| -> HttpEndpoint {
+        if let Some(u) = url {
+            return HttpEndpoint::Url(u.clone());
+        }
+        match urls.get(forward) {
+            Some(rx) if !forward.is_empty() => HttpEndpoint::Forward {
+                name: forward.to_string(),
+                url: rx,
+            },
+            _ => HttpEndpoint::None(format!("no [[forward]] named {forward:?} and no url")),
+        }
+    };
+    let chatbot_cluster = config
+        .forwards
+        .iter()
+        .find(|f| f.name == config.chat.forward)
+        .map_or_else(|| "edge".to_string(), |f| f.cluster.clone());
+    sources::doctor::DoctorSetup {
+        clusters: world.clusters.clone(),
+        kubeconfig: world.kubeconfig.clone(),
+        pool,
+        prometheus: endpoint(config.alerts.url.as_ref(), &config.alerts.forward),
+        chatbot: endpoint(config.chat.url.as_ref(), &config.chat.forward),
+        chatbot_cluster,
+        agentregistry: endpoint(None, DOCTOR_REGISTRY_FORWARD),
+        demo: config.demo.clone(),
+        chat_agent: config.chat.agent.clone(),
+        timeout: sources::doctor::CHECK_TIMEOUT,
+    }
 }
 
 pub fn chat_setup(config: &Config) -> ChatSetup {

@@ -47,6 +47,8 @@ pub fn parts(config: &Config) -> Parts {
         acts: true,
         chat: true,
         signals: true,
+        // The rehearsal plays the story; the doctor is its own command, run before it.
+        doctor: false,
     }
 }
 

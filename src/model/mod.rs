@@ -6,6 +6,7 @@ pub mod act;
 pub mod alerts;
 pub mod chat;
 pub mod cluster;
+pub mod doctor;
 pub mod exfil;
 pub mod filter;
 pub mod forward;
@@ -60,6 +61,8 @@ pub enum View {
     Timeline,
     /// `I`: every workload's images, cluster by cluster.
     Images,
+    /// `D`: the preflight doctor's checks.
+    Doctor,
     /// On a small screen `Tab` reaches past the clusters: the chat and its trace,
     Chat,
     /// the exfil counter and the stolen record,
@@ -144,6 +147,8 @@ pub struct Model {
     pub links_selected: usize,
     /// A short message for the footer, and when it was set.
     pub notice: Option<(String, DateTime<FixedOffset>)>,
+    /// The preflight doctor's latest results (`D`, the header badge).
+    pub doctor: doctor::DoctorModel,
 }
 
 impl Model {
@@ -210,6 +215,7 @@ impl Model {
             forwards: Vec::new(),
             show_links: false,
             links_selected: 0,
+            doctor: doctor::DoctorModel::default(),
         };
         model.set_demo(DemoConfig::default());
         model

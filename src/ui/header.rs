@@ -27,10 +27,16 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     // The problem badge and the clock stay whole; the left side gives way on a narrow screen.
     let (badge_text, badge_role) = problem_badge(model, area.width >= 100);
-    let right = vec![
+    let mut right = Vec::new();
+    let doctor_key = model.keys.first(Action::Doctor);
+    if let Some((text, role)) = super::doctor::badge(&model.doctor, &doctor_key, area.width >= 100)
+    {
+        right.push(Span::styled(text, theme.style(role)));
+    }
+    right.extend([
         Span::styled(badge_text, theme.style(badge_role)),
         Span::styled(format!(" {clock} "), theme.style(Role::Header)),
-    ];
+    ]);
     let right_width: u16 = right.iter().map(|s| s.content.chars().count() as u16).sum();
     let [left_area, right_area] = ratatui::layout::Layout::horizontal([
         ratatui::layout::Constraint::Min(0),
@@ -90,6 +96,7 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::Logs), "logs"),
             (k(Action::Filter), "filter"),
             (k(Action::Problems), "problems"),
+            (k(Action::Doctor), "doctor"),
             (k(Action::Zoom), "zoom"),
             (k(Action::Links), "links"),
             (k(Action::Quit), "quit"),
@@ -116,6 +123,13 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::CopyCommand), "copy kubectl"),
             (k(Action::Timeline), "timeline"),
             (k(Action::Images), "images"),
+        ],
+        View::Doctor => vec![
+            ("Esc".into(), "back"),
+            (format!("{}/{}", k(Action::Down), k(Action::Up)), "select"),
+            (k(Action::Detail), "evidence + fix"),
+            (k(Action::CopyCommand), "copy fix"),
+            (k(Action::Doctor), "run again"),
         ],
         View::Chat | View::Exfil | View::Alerts => vec![
             ("Esc".into(), "back"),

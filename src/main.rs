@@ -114,6 +114,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The preflight checks of the walkthrough's pitfalls; exits 1 when any check fails.
+    ///
+    /// Warn (the demo mid-act) and unknown (could not read: no answer, 403, CRD absent) are
+    /// printed but exit 0. Fixes are printed, never run.
+    Doctor {
+        /// Print JSON: [{id, title, result, cluster, clusters, evidence, fix}].
+        #[arg(long)]
+        json: bool,
+    },
     /// A pod's log (CLUSTER/NAMESPACE/POD), or every matching pod's in every cluster (-l).
     Logs(cli::logs::LogsArgs),
     /// Presenter notes for a second terminal, following the act on the clusters.
@@ -262,6 +271,10 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
         Some(Command::Problems { json }) => {
             let world = cli.common.open_world(&config).await?;
             cli::problems::run(world, &config, json).await
+        }
+        Some(Command::Doctor { json }) => {
+            let world = cli.common.open_world(&config).await?;
+            cli::doctor::run(world, &config, json).await
         }
         Some(Command::Act { ref act }) => {
             let kind = ActKind::from_key(act).with_context(|| format!("unknown act {act:?}"))?;

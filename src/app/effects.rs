@@ -59,6 +59,9 @@ pub struct LiveEffects {
     clusters: Option<ClientPool>,
     /// The detail/events view's reader; aborted when the view closes.
     inspect: Option<tokio::task::JoinHandle<()>>,
+    /// What the preflight doctor reads with, and its run under way (one at a time).
+    doctor: Option<crate::sources::doctor::DoctorSetup>,
+    doctor_run: Option<tokio::task::JoinHandle<()>>,
     /// The log reader (one at a time); aborted when the view closes or reads another pod.
     logs: Option<tokio::task::JoinHandle<()>>,
     /// Where `s` in the log view saves (the state dir's `logs/` unless a test says).
@@ -68,6 +71,9 @@ pub struct LiveEffects {
 impl Drop for LiveEffects {
     fn drop(&mut self) {
         if let Some(task) = self.inspect.take() {
+            task.abort();
+        }
+        if let Some(task) = self.doctor_run.take() {
             task.abort();
         }
         if let Some(task) = self.logs.take() {
@@ -87,6 +93,8 @@ impl LiveEffects {
             browser: Browser::System,
             clusters: None,
             inspect: None,
+            doctor: None,
+            doctor_run: None,
             logs: None,
             saved_logs: crate::config::state_dir().map(|d| d.join("logs")),
         }
@@ -102,6 +110,28 @@ impl LiveEffects {
     pub fn with_clusters(mut self, pool: ClientPool) -> LiveEffects {
         self.clusters = Some(pool);
         self
+    }
+
+    pub fn with_doctor(mut self, setup: crate::sources::doctor::DoctorSetup) -> LiveEffects {
+        self.doctor = Some(setup);
+        self
+    }
+
+    /// Starts a doctor run; a run still going is replaced (its results carry the old number
+    /// and are ignored).
+    fn run_doctor(&mut self, run: u64) -> Vec<Msg> {
+        let Some(setup) = self.doctor.clone() else {
+            return vec![Msg::Notice("the doctor is not available here".into())];
+        };
+        if let Some(task) = self.doctor_run.take() {
+            task.abort();
+        }
+        self.doctor_run = Some(tokio::spawn(crate::sources::doctor::run(
+            setup,
+            run,
+            self.tx.clone(),
+        )));
+        Vec::new()
     }
 
     fn inspect(&mut self, id: u64, target: &crate::msg::InspectTarget) -> Vec<Msg> {
@@ -314,6 +344,7 @@ impl EffectRunner for LiveEffects {
                 Vec::new()
             }
             Effect::RunAct(kind) => self.run_act(*kind),
+            Effect::RunDoctor(run) => self.run_doctor(*run),
             Effect::CancelAct => {
                 if let Some(run) = self.running_act.as_mut() {
                     run.cancel();

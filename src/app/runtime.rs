@@ -59,6 +59,8 @@ pub struct Parts {
     /// Open the forwards on ports the system picks, not the configured ones: a caller that
     /// shows no links and runs beside a control room that holds those ports (`notes`).
     pub any_local_port: bool,
+    /// Let the preflight doctor run (on `D`, every minute with the clock, `Msg::RunDoctor`).
+    pub doctor: bool,
 }
 
 impl Parts {
@@ -75,6 +77,7 @@ impl Parts {
             chat: true,
             signals: true,
             any_local_port: false,
+            doctor: true,
         }
     }
 
@@ -91,6 +94,7 @@ impl Parts {
             chat: false,
             signals: false,
             any_local_port: false,
+            doctor: false,
         }
     }
 
@@ -121,6 +125,25 @@ impl Parts {
             exfil: Reading::Follow,
             any_local_port: true,
             ..Parts::status(config)
+        }
+    }
+
+    /// `control-room doctor`: the doctor, and the forwards its HTTP checks go through
+    /// (Prometheus, the chatbot, agentregistry) unless the config gives their URLs.
+    pub fn doctor(config: &Config) -> Parts {
+        let mut names = Vec::new();
+        if config.alerts.url.is_none() && !config.alerts.forward.is_empty() {
+            names.push(config.alerts.forward.clone());
+        }
+        if config.chat.url.is_none() {
+            names.push(config.chat.forward.clone());
+        }
+        names.push(DOCTOR_REGISTRY_FORWARD.to_string());
+        Parts {
+            forwards: ForwardSet::Only(names),
+            signals: true,
+            doctor: true,
+            ..Parts::none()
         }
     }
 
@@ -250,7 +273,12 @@ impl Runtime {
 
         let contexts = world.clusters.iter().map(|c| c.context.clone()).collect();
         let pool = sources::clients::ClientPool::new(world.kubeconfig.clone(), contexts);
-        let mut effects = LiveEffects::new(tx.clone()).with_clusters(pool);
+        let mut effects = LiveEffects::new(tx.clone()).with_clusters(pool.clone());
+        if parts.doctor {
+            effects = effects.with_doctor(doctor_setup(&world, config, &urls, pool));
+            model.doctor.enabled = true;
+            model.doctor.cluster_order = world.clusters.iter().map(|c| c.name.clone()).collect();
+        }
         if parts.acts {
             effects = effects.with_acts(world.act_environment(config));
         }
@@ -354,6 +382,49 @@ pub fn configured_model(
     model.read_only = config.ui.read_only || options.read_only;
     model.chat.configured_agent = config.chat.agent.clone();
     model
+}
+
+/// The `[[forward]]` through which the doctor reads agentregistry's catalogue.
+pub const DOCTOR_REGISTRY_FORWARD: &str = "agentregistry";
+
+/// What the doctor reads with: the clusters' clients and the HTTP endpoints of Prometheus,
+/// the chatbot and agentregistry (a configured URL wins over the forward).
+fn doctor_setup(
+    world: &World,
+    config: &Config,
+    urls: &forwards::ForwardUrls,
+    pool: sources::clients::ClientPool,
+) -> sources::doctor::DoctorSetup {
+    use sources::doctor::HttpEndpoint;
+    let endpoint = |url: Option<&String>, forward: &str| -> HttpEndpoint {
+        if let Some(u) = url {
+            return HttpEndpoint::Url(u.clone());
+        }
+        match urls.get(forward) {
+            Some(rx) if !forward.is_empty() => HttpEndpoint::Forward {
+                name: forward.to_string(),
+                url: rx,
+            },
+            _ => HttpEndpoint::None(format!("no [[forward]] named {forward:?} and no url")),
+        }
+    };
+    let chatbot_cluster = config
+        .forwards
+        .iter()
+        .find(|f| f.name == config.chat.forward)
+        .map_or_else(|| "edge".to_string(), |f| f.cluster.clone());
+    sources::doctor::DoctorSetup {
+        clusters: world.clusters.clone(),
+        kubeconfig: world.kubeconfig.clone(),
+        pool,
+        prometheus: endpoint(config.alerts.url.as_ref(), &config.alerts.forward),
+        chatbot: endpoint(config.chat.url.as_ref(), &config.chat.forward),
+        chatbot_cluster,
+        agentregistry: endpoint(None, DOCTOR_REGISTRY_FORWARD),
+        demo: config.demo.clone(),
+        chat_agent: config.chat.agent.clone(),
+        timeout: sources::doctor::CHECK_TIMEOUT,
+    }
 }
 
 pub fn chat_setup(config: &Config) -> ChatSetup {

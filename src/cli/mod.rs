@@ -5,6 +5,7 @@
 
 pub mod act;
 pub mod chat;
+pub mod doctor;
 pub mod forward;
 pub mod logs;
 pub mod notes;

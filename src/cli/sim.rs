@@ -95,28 +95,41 @@ pub async fn run(
             return Err(e);
         }
     };
-    println!("control-room sim: three simulated clusters are up");
-    println!(
-        "  directory:  {} (private; removed when this stops)",
+    // Written once, errors ignored: whoever reads this may stop reading (`| head`), and a
+    // closed stdout must not take the simulator down with it.
+    let mut banner = String::new();
+    banner.push_str("control-room sim: three simulated clusters are up\n");
+    banner.push_str(&format!(
+        "  directory:  {} (private; removed when this stops)\n",
         dir.path().display()
-    );
-    println!("  kubeconfig: {}", sim.kubeconfig_path().display());
-    println!("  config:     {}", config.display());
+    ));
+    banner.push_str(&format!(
+        "  kubeconfig: {}\n",
+        sim.kubeconfig_path().display()
+    ));
+    banner.push_str(&format!("  config:     {}\n", config.display()));
     for c in sim.clusters() {
         let pods = sim.store(&c.name).map_or(0, |s| s.count("v1", "Pod"));
-        println!(
-            "  {:<7} {:<26} {}  ({pods} pods)",
+        banner.push_str(&format!(
+            "  {:<7} {:<26} {}  ({pods} pods)\n",
             c.name, c.context, c.server
-        );
+        ));
     }
     if let Some(addr) = sim.metrics_addr() {
-        println!("  metrics:    http://{addr}/metrics  (every cluster's ztunnel counters)");
+        banner.push_str(&format!(
+            "  metrics:    http://{addr}/metrics  (every cluster's ztunnel counters)\n"
+        ));
     }
-    println!(
-        "try: kubectl --kubeconfig {} --context kind-trustusbank-vendor get pods -A",
+    banner.push_str(&format!(
+        "try: kubectl --kubeconfig {} --context kind-trustusbank-vendor get pods -A\n",
         sim.kubeconfig_path().display()
-    );
-    println!("Ctrl-C to stop.");
+    ));
+    banner.push_str("Ctrl-C to stop.\n");
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    }
     let signal = ending.first().await;
     sim.shutdown().await;
     dir.clean_up();

@@ -39,6 +39,7 @@ pub enum Action {
     Problems,
     Timeline,
     Images,
+    Doctor,
     DeletePod,
     Fold,
     Help,
@@ -47,7 +48,7 @@ pub enum Action {
 
 impl Action {
     /// In the order the help overlay lists them.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::ActReset,
         Action::ActUpgrade,
         Action::ActPoliciesOn,
@@ -73,6 +74,7 @@ impl Action {
         Action::Problems,
         Action::Timeline,
         Action::Images,
+        Action::Doctor,
         Action::DeletePod,
         Action::Fold,
         Action::Help,
@@ -107,6 +109,7 @@ impl Action {
             Action::Problems => "problems",
             Action::Timeline => "timeline",
             Action::Images => "images",
+            Action::Doctor => "doctor",
             Action::DeletePod => "delete_pod",
             Action::Fold => "fold",
             Action::Help => "help",
@@ -146,6 +149,7 @@ impl Action {
             Action::Problems => "problems in every cluster (Enter opens one)",
             Action::Timeline => "every cluster's events, merged by time",
             Action::Images => "every workload's images, cluster by cluster",
+            Action::Doctor => "preflight doctor (Enter evidence + fix, y copy fix)",
             Action::DeletePod => "delete the selected pod (asks y/Enter)",
             Action::Fold => "unfold / fold the platform namespaces (Enter: one)",
             Action::Help => "this help (Esc closes)",
@@ -180,6 +184,7 @@ impl Action {
             Action::Problems => &["!"],
             Action::Timeline => &["E"],
             Action::Images => &["I"],
+            Action::Doctor => &["D"],
             Action::DeletePod => &["Ctrl+D"],
             Action::Fold => &["f"],
             Action::Help => &["?"],
@@ -454,7 +459,7 @@ impl Keymap {
     pub fn summary(&self) -> String {
         let k = |a| self.first(a);
         format!(
-            "{}/{}/{} acts 1-3 · {} chat · {} trace · {} mask · 1-9 focus · {} next · {}/{} select · {} zoom · {} act log · {} links · {} describe · {} logs · {} events · {} copy kubectl · {} filter · {} problems · {} timeline · {} images · {} delete pod · {} help · {} quit",
+            "{}/{}/{} acts 1-3 · {} chat · {} trace · {} mask · 1-9 focus · {} next · {}/{} select · {} zoom · {} act log · {} links · {} describe · {} logs · {} events · {} copy kubectl · {} filter · {} problems · {} timeline · {} images · {} doctor · {} delete pod · {} help · {} quit",
             k(Action::ActReset),
             k(Action::ActUpgrade),
             k(Action::ActPoliciesOn),
@@ -475,6 +480,7 @@ impl Keymap {
             k(Action::Problems),
             k(Action::Timeline),
             k(Action::Images),
+            k(Action::Doctor),
             k(Action::DeletePod),
             k(Action::Help),
             k(Action::Quit),

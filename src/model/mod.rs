@@ -6,6 +6,7 @@ pub mod act;
 pub mod alerts;
 pub mod chat;
 pub mod cluster;
+pub mod doctor;
 pub mod exfil;
 pub mod filter;
 pub mod forward;
@@ -61,6 +62,8 @@ pub enum View {
     Timeline,
     /// `I`: every workload's images, cluster by cluster.
     Images,
+    /// `D`: the preflight doctor's checks.
+    Doctor,
     /// On a small screen `Tab` reaches past the clusters: the chat and its trace,
     Chat,
     /// the exfil counter and the stolen record,
@@ -147,6 +150,8 @@ pub struct Model {
     pub notice: Option<(String, DateTime<FixedOffset>)>,
     /// `--record` stopped because a write failed (why): the header says so until quit.
     pub recording_stopped: Option<String>,
+    /// The preflight doctor's latest results (`D`, the header badge).
+    pub doctor: doctor::DoctorModel,
 }
 
 impl Model {
@@ -214,6 +219,7 @@ impl Model {
             show_links: false,
             links_selected: 0,
             recording_stopped: None,
+            doctor: doctor::DoctorModel::default(),
         };
         model.set_demo(DemoConfig::default());
         model

@@ -7,6 +7,7 @@ pub mod act;
 pub mod alerts;
 pub mod chat;
 pub mod cluster;
+pub mod doctor;
 pub mod exfil;
 pub mod forward;
 pub mod inspect;
@@ -19,6 +20,7 @@ pub use act::{ActKind, ActLine, ActMsg, ActOutcome};
 pub use alerts::AlertsMsg;
 pub use chat::ChatEvent;
 pub use cluster::{ClusterMsg, ResourceMsg};
+pub use doctor::DoctorMsg;
 pub use exfil::ExfilMsg;
 pub use forward::ForwardMsg;
 pub use inspect::{InspectMsg, InspectTarget};
@@ -45,6 +47,8 @@ pub enum Msg {
     Prompt(String),
     /// Run this act now, without asking (headless `act`; the keys ask first).
     RunAct(ActKind),
+    /// Run the preflight doctor now (headless `doctor`; `D` on screen).
+    RunDoctor,
     /// Ctrl+C's meaning from elsewhere: cancel the running act, else quit.
     Interrupt,
     /// SIGINT, SIGTERM or SIGHUP arrived: cancel the running act and quit; the program
@@ -58,6 +62,8 @@ pub enum Msg {
     Alerts(AlertsMsg),
     /// News about the object the detail or events view looks at.
     Inspect(InspectMsg),
+    /// Results of the preflight doctor's run.
+    Doctor(DoctorMsg),
     /// News from the log reader (the log view's, or `control-room logs`').
     Logs(LogMsg),
     /// Read these logs, as `l` does but without the view (headless `logs`).
@@ -84,6 +90,8 @@ pub enum Effect {
     },
     /// The detail/events view closed: stop reading.
     StopInspect,
+    /// Run every doctor check once (this run number); results come back as `Msg::Doctor`.
+    RunDoctor(u64),
     /// Start reading these logs (replacing any other log reader).
     FollowLogs {
         id: u64,

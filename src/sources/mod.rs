@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod clients;
 pub mod clock;
 pub mod cluster;
+pub mod doctor;
 pub mod exfil;
 pub mod exposition;
 pub mod forward;

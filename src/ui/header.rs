@@ -28,15 +28,21 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     // The problem badge and the clock stay whole; the left side gives way on a narrow screen.
     let (badge_text, badge_role) = problem_badge(model, area.width >= 100);
-    let mut right = vec![
-        Span::styled(badge_text, theme.style(badge_role)),
-        Span::styled(format!(" {clock} "), theme.style(Role::Header)),
-    ];
+    let mut right = Vec::new();
     // Nothing marks a recording that works (it would be in the video); one that stopped
     // does, on the side that is never cut.
     if model.recording_stopped.is_some() {
-        right.insert(0, Span::styled(" REC STOPPED ", theme.style(Role::Danger)));
+        right.push(Span::styled(" REC STOPPED ", theme.style(Role::Danger)));
     }
+    let doctor_key = model.keys.first(Action::Doctor);
+    if let Some((text, role)) = super::doctor::badge(&model.doctor, &doctor_key, area.width >= 100)
+    {
+        right.push(Span::styled(text, theme.style(role)));
+    }
+    right.extend([
+        Span::styled(badge_text, theme.style(badge_role)),
+        Span::styled(format!(" {clock} "), theme.style(Role::Header)),
+    ]);
     let right_width: u16 = right.iter().map(|s| s.content.chars().count() as u16).sum();
     let [left_area, right_area] = ratatui::layout::Layout::horizontal([
         ratatui::layout::Constraint::Min(0),
@@ -96,6 +102,7 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::Logs), "logs"),
             (k(Action::Filter), "filter"),
             (k(Action::Problems), "problems"),
+            (k(Action::Doctor), "doctor"),
             (k(Action::Zoom), "zoom"),
             (k(Action::Links), "links"),
             (k(Action::Quit), "quit"),
@@ -122,6 +129,13 @@ fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::CopyCommand), "copy kubectl"),
             (k(Action::Timeline), "timeline"),
             (k(Action::Images), "images"),
+        ],
+        View::Doctor => vec![
+            ("Esc".into(), "back"),
+            (format!("{}/{}", k(Action::Down), k(Action::Up)), "select"),
+            (k(Action::Detail), "evidence + fix"),
+            (k(Action::CopyCommand), "copy fix"),
+            (k(Action::Doctor), "run again"),
         ],
         View::Chat | View::Exfil | View::Alerts => vec![
             ("Esc".into(), "back"),

@@ -6,6 +6,7 @@ mod alerts;
 mod chat;
 mod cluster;
 mod detail;
+pub mod doctor;
 mod exfil;
 mod format;
 mod header;
@@ -73,6 +74,7 @@ fn draw_view(frame: &mut Frame, areas: &layout::ScreenAreas, model: &Model, them
         View::Problems => problems::draw(frame, areas.body, model, theme),
         View::Timeline => timeline::draw(frame, areas.body, model, theme),
         View::Images => images::draw(frame, areas.body, model, theme),
+        View::Doctor => doctor::draw(frame, areas.body, model, theme),
         View::Logs => logs::draw(frame, areas.body, model, theme),
         View::Chat | View::Exfil | View::Alerts => {
             // Below the tab bar that reaches them, when there is one.
@@ -109,6 +111,10 @@ pub fn view_line_count(model: &Model) -> usize {
         // Less the header row.
         View::Timeline => timeline::merged(model).len(),
         View::Images => images::lines(model).len() + 1,
+        View::Doctor => match (model.doctor.detail, model.doctor.selected_result()) {
+            (true, Some(r)) => doctor::detail_lines(r, model, width, &Theme::default()).len(),
+            _ => model.doctor.results.len(),
+        },
         View::Panes | View::Logs | View::Chat | View::Exfil | View::Alerts => 0,
     }
 }

@@ -432,3 +432,40 @@ fn chat_from_the_command_line_and_its_exit_codes() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
 }
+
+/// The doctor in the shipped binary: the header's badge says `doctor ✓` on its own, `D`
+/// opens the checks, Enter one's evidence, `y` copies (OSC 52) — here nothing to fix, so
+/// the footer says so and nothing is copied — and Esc twice is back on the panes.
+#[test]
+fn the_doctor_in_the_shipped_binary() {
+    let home = tempfile::tempdir().expect("home");
+    let mut tui = Tui::start(home.path(), &["--sim"], &[], SIZE);
+    tui.until(START, "the panes", |s| s.contains("ACT 1 · clean"));
+    tui.until(Duration::from_secs(20), "the badge", |s| {
+        s.lines().next().is_some_and(|l| l.contains("doctor ✓"))
+    });
+    tui.keys("D");
+    let screen = tui.until(Duration::from_secs(20), "the doctor view", |s| {
+        s.contains("remote-secrets") && s.contains("checked ")
+    });
+    assert!(screen.contains("✓ contexts"), "{screen}");
+    tui.keys("\r");
+    tui.until(Duration::from_secs(5), "the evidence", |s| {
+        s.contains("EVIDENCE") && s.contains("nothing to run")
+    });
+    tui.keys("y");
+    tui.until(Duration::from_secs(5), "nothing to fix", |s| {
+        s.contains("nothing to fix")
+    });
+    assert!(
+        !String::from_utf8_lossy(&tui.raw()).contains("\x1b]52;"),
+        "nothing copied"
+    );
+    tui.keys("\x1b");
+    tui.keys("\x1b");
+    tui.until(Duration::from_secs(5), "the panes again", |s| {
+        s.contains("NAME")
+    });
+    tui.keys("q");
+    assert_eq!(tui.wait(Duration::from_secs(15)), 0);
+}

@@ -17,6 +17,7 @@ mod chat;
 mod cli;
 mod config;
 mod demo_scripts;
+mod doctor;
 mod exfil;
 mod forwards;
 mod inert;

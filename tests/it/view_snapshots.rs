@@ -577,3 +577,269 @@ fn the_story_strip_on_a_small_screen() {
         insta::assert_snapshot!(format!("{name}_80x24"), screen);
     }
 }
+
+// ---- the doctor view ----
+
+use control_room::msg::doctor::{CheckResult, DoctorMsg, Evidence, Verdict};
+
+fn ev(object: &str, field: &str, value: &str) -> Evidence {
+    Evidence {
+        object: object.into(),
+        field: field.into(),
+        value: value.into(),
+    }
+}
+
+fn result(
+    id: &'static str,
+    cluster: &str,
+    verdict: Verdict,
+    evidence: Vec<Evidence>,
+    fix: &[&str],
+) -> CheckResult {
+    CheckResult {
+        id,
+        title: control_room::msg::doctor::ORDER
+            .iter()
+            .find(|i| **i == id)
+            .map_or("a check", |_| match id {
+                "remote-secrets" => "istio-remote-secret-<peer> for every peer, none for strangers",
+                "trust-domain" => "trust domain is cluster.local",
+                "prometheus" => "Prometheus answers",
+                "demo-start" => "the demo is at its start (clean image, no policies)",
+                _ => "context exists, answers, reports its version",
+            }),
+        result: verdict,
+        cluster: cluster.into(),
+        clusters: vec![cluster.into()],
+        evidence,
+        fix: fix.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+/// A doctor run with one of each result: a missing remote secret, a wire value with an
+/// escape sequence in it, a cluster that did not answer, the demo mid-act.
+fn with_doctor(m: &mut Model, open: bool) {
+    m.doctor.enabled = true;
+    m.doctor.cluster_order = vec!["edge".into(), "bank".into(), "vendor".into()];
+    let effects = if open {
+        press(m, KeyCode::Char('D'), KeyModifiers::SHIFT)
+    } else {
+        update(m, Msg::RunDoctor)
+    };
+    let Some(Effect::RunDoctor(run)) = effects.first().cloned() else {
+        panic!("RunDoctor asks for a run: {effects:?}");
+    };
+    let results = vec![
+        result(
+            "contexts",
+            "edge",
+            Verdict::Pass,
+            vec![ev(
+                "context kind-trustusbank-edge",
+                "/version gitVersion",
+                "v1.32.0",
+            )],
+            &[],
+        ),
+        result(
+            "contexts",
+            "bank",
+            Verdict::Pass,
+            vec![ev(
+                "context kind-trustusbank-bank",
+                "/version gitVersion",
+                "v1.32.0",
+            )],
+            &[],
+        ),
+        result(
+            "contexts",
+            "vendor",
+            Verdict::Fail,
+            vec![ev("cluster vendor", "answer", "no answer within 4s")],
+            &[],
+        ),
+        result(
+            "remote-secrets",
+            "edge",
+            Verdict::Fail,
+            vec![ev(
+                "Secret istio-system/istio-remote-secret-trustusbank-bank (edge)",
+                "metadata.name",
+                "absent",
+            )],
+            &[
+                "kubectl --context kind-trustusbank-vendor -n istio-system get secret istio-remote-secret-trustusbank-bank -o 'jsonpath={.data.trustusbank-bank}' | base64 -d > trustusbank-bank.kubeconfig",
+                "kubectl --context kind-trustusbank-edge -n istio-system label secret istio-remote-secret-trustusbank-bank istio/multiCluster=true",
+            ],
+        ),
+        result(
+            "trust-domain",
+            "bank",
+            Verdict::Fail,
+            vec![ev(
+                "ServiceMeshController managed-istio (bank)",
+                "spec.trustDomain",
+                "bank.local\u{1b}[2J",
+            )],
+            &[
+                r#"kubectl --context kind-trustusbank-bank patch servicemeshcontroller managed-istio --type=merge -p '{"spec":{"trustDomain":"cluster.local"}}'"#,
+            ],
+        ),
+        result(
+            "trust-domain",
+            "vendor",
+            Verdict::Unknown,
+            vec![ev("cluster vendor", "answer", "no answer within 4s")],
+            &[],
+        ),
+        result(
+            "prometheus",
+            "bank",
+            Verdict::Pass,
+            vec![ev(
+                "forward prometheus /-/ready",
+                "answer",
+                "200 Prometheus Server is Ready.",
+            )],
+            &[],
+        ),
+        result(
+            "demo-start",
+            "vendor",
+            Verdict::Warn,
+            vec![ev(
+                "Deployment trustusbank-bank-vendors/currency-converter (vendor)",
+                "spec.template.spec.containers[currency-converter].image",
+                "currency-converter:1.0.0-rugpull",
+            )],
+            &[
+                "kubectl --context kind-trustusbank-vendor -n trustusbank-bank-vendors set image deploy/currency-converter currency-converter=currency-converter:1.0.0",
+            ],
+        ),
+    ];
+    for r in results {
+        update(m, Msg::Doctor(DoctorMsg::Checked(run, r)));
+    }
+    update(m, Msg::Doctor(DoctorMsg::Finished(run)));
+}
+
+fn doctor_snapshots(name: &str, mut setup: impl FnMut(&mut Model)) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut m = model();
+        setup(&mut m);
+        let screen = render(&mut m, w, h);
+        assert!(
+            !screen.contains('\u{1b}'),
+            "no escape from the wire reaches the screen:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn doctor_view_and_its_detail() {
+    doctor_snapshots("doctor", |m| with_doctor(m, true));
+    doctor_snapshots("doctor_detail", |m| {
+        with_doctor(m, true);
+        // The view opened on the first check that did not pass (vendor's contexts).
+        keys(m, "j");
+        press(m, KeyCode::Enter, KeyModifiers::NONE);
+    });
+    let mut m = model();
+    with_doctor(&mut m, false);
+    let effects = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT)),
+    );
+    assert_eq!(m.view, View::Doctor);
+    assert!(
+        matches!(effects.as_slice(), [Effect::RunDoctor(2)]),
+        "D runs the checks again: {effects:?}"
+    );
+    // The badge counts what failed.
+    let screen = render(&mut m, 160, 48);
+    assert!(
+        screen
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("doctor 3 ✗")),
+        "{screen}"
+    );
+    // Opened on the first check that did not pass; one down is the remote secret. Enter
+    // on it, y copies its fix; Esc back to the list, Esc to the panes.
+    assert_eq!(m.doctor.selected, 2, "the first failure is selected");
+    keys(&mut m, "j");
+    press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(m.doctor.detail);
+    let effects = press(&mut m, KeyCode::Char('y'), KeyModifiers::NONE);
+    match effects.as_slice() {
+        [Effect::CopyToClipboard(text)] => {
+            assert!(
+                text.starts_with(
+                    "kubectl --context kind-trustusbank-vendor -n istio-system get secret"
+                ),
+                "{text}"
+            );
+            assert_eq!(text.lines().count(), 2, "{text}");
+        }
+        other => panic!("y copies the fix: {other:?}"),
+    }
+    press(&mut m, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(!m.doctor.detail);
+    assert_eq!(m.view, View::Doctor);
+    press(&mut m, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(m.view, View::Panes);
+    for (w, h) in [(1, 1), (10, 3), (40, 10), (300, 100)] {
+        keys(&mut m, "D");
+        render(&mut m, w, h);
+        press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
+        render(&mut m, w, h);
+        press(&mut m, KeyCode::Esc, KeyModifiers::NONE);
+        press(&mut m, KeyCode::Esc, KeyModifiers::NONE);
+    }
+}
+
+#[test]
+fn a_long_fix_scrolls_in_the_doctor_detail() {
+    let mut m = model();
+    m.doctor.enabled = true;
+    let effects = press(&mut m, KeyCode::Char('D'), KeyModifiers::SHIFT);
+    let Some(Effect::RunDoctor(run)) = effects.first().cloned() else {
+        panic!("D runs the doctor: {effects:?}");
+    };
+    let long: Vec<String> = (1..=40)
+        .map(|i| format!("kubectl --context kind-trustusbank-vendor step {i}"))
+        .collect();
+    let fix: Vec<&str> = long.iter().map(String::as_str).collect();
+    let r = result(
+        "collector-allowlist",
+        "vendor",
+        Verdict::Fail,
+        vec![ev(
+            "ConfigMap gloo-mesh/gloo-telemetry-collector-config (vendor)",
+            "data.relay",
+            "absent",
+        )],
+        &fix,
+    );
+    update(&mut m, Msg::Doctor(DoctorMsg::Checked(run, r)));
+    update(&mut m, Msg::Doctor(DoctorMsg::Finished(run)));
+    press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
+    let top = render(&mut m, 80, 24);
+    assert!(top.contains("step 1\n") || top.contains("step 1 "), "{top}");
+    assert!(!top.contains("step 40"), "{top}");
+    for _ in 0..100 {
+        press(&mut m, KeyCode::Char('j'), KeyModifiers::NONE);
+    }
+    let bottom = render(&mut m, 80, 24);
+    assert!(
+        bottom.contains("step 40"),
+        "the last line of the fix can be reached:\n{bottom}"
+    );
+    // Up from the bottom moves at once (the scroll stops at the last page).
+    press(&mut m, KeyCode::Char('k'), KeyModifiers::NONE);
+    let up = render(&mut m, 80, 24);
+    assert_ne!(up, bottom);
+}

@@ -29,7 +29,12 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => {
             model.now = now;
             model.problems.prune(now.with_timezone(&chrono::Utc));
+            if model.doctor.due(now) {
+                return views::start_doctor(model);
+            }
         }
+        Msg::RunDoctor => return views::start_doctor(model),
+        Msg::Doctor(msg) => model.doctor.apply(msg, model.now),
         Msg::Cluster(i, msg) => {
             if let Some(cluster) = model.clusters.get_mut(i) {
                 model
@@ -312,6 +317,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Action::Problems => return views::toggle_view(model, View::Problems),
         Action::Timeline => return views::toggle_view(model, View::Timeline),
         Action::Images => return views::toggle_view(model, View::Images),
+        Action::Doctor => return views::open_doctor(model),
         Action::Filter => return filter::open(model),
         Action::DeletePod => return ask_delete(model),
         Action::Fold => {

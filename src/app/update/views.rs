@@ -8,6 +8,7 @@ use crate::config::Action;
 use crate::model::inspect::InspectModel;
 use crate::model::rows::RowKey;
 use crate::model::{Model, View};
+use crate::msg::doctor::Verdict;
 use crate::msg::{Effect, InspectMsg, InspectTarget};
 
 /// What `Enter`/`d`, `e` and `l` act on: the focused pane's selected row.
@@ -215,7 +216,122 @@ pub(super) fn on_inspect(model: &mut Model, msg: InspectMsg) {
 
 /// Keys a view takes before the main screen's: scrolling it, and leaving it. `None` lets the
 /// key through to the main screen (acts, chat, help, the other views).
+/// A doctor run, unless one is under way (its results are coming).
+pub(super) fn start_doctor(model: &mut Model) -> Vec<Effect> {
+    if !model.doctor.enabled || model.doctor.running {
+        return Vec::new();
+    }
+    let run = model.doctor.start(model.now);
+    vec![Effect::RunDoctor(run)]
+}
+
+/// `D`: the doctor view, and a fresh run of every check.
+pub(super) fn open_doctor(model: &mut Model) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if model.view != View::Doctor {
+        effects = toggle_view(model, View::Doctor);
+        model.doctor.detail = false;
+        model.doctor.select_first_problem = true;
+        if let Some(i) = model
+            .doctor
+            .results
+            .iter()
+            .position(|r| r.result != Verdict::Pass)
+        {
+            model.doctor.selected = i;
+        }
+    }
+    if !model.doctor.enabled {
+        notice(model, "the doctor cannot read the clusters here");
+    }
+    effects.extend(start_doctor(model));
+    effects
+}
+
+/// Keys of the doctor view: move, Enter for the evidence and fix, `y` copies the fix, `D`
+/// runs again, Esc closes the detail, then the view.
+fn on_doctor_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
+    if key.code == KeyCode::Esc {
+        if model.doctor.detail {
+            model.doctor.detail = false;
+            return Vec::new();
+        }
+        return close_view(model);
+    }
+    let Some(action) = model.keys.action(key) else {
+        return Vec::new();
+    };
+    let count = model.doctor.results.len();
+    let page = model.page_rows.max(1);
+    if matches!(
+        action,
+        Action::Down
+            | Action::Up
+            | Action::Top
+            | Action::Bottom
+            | Action::PageDown
+            | Action::PageUp
+    ) {
+        model.doctor.select_first_problem = false;
+    }
+    let d = &mut model.doctor;
+    if d.detail {
+        // In the detail the movement keys scroll it (drawing keeps the last page in view).
+        match action {
+            Action::Down => d.detail_scroll += 1,
+            Action::Up => d.detail_scroll = d.detail_scroll.saturating_sub(1),
+            Action::PageDown => d.detail_scroll += page,
+            Action::PageUp => d.detail_scroll = d.detail_scroll.saturating_sub(page),
+            Action::Top => d.detail_scroll = 0,
+            _ => {}
+        }
+    }
+    if d.detail {
+        let lines = crate::ui::view_line_count(model);
+        let d = &mut model.doctor;
+        d.detail_scroll = d.detail_scroll.min(lines.saturating_sub(page));
+    }
+    let d = &mut model.doctor;
+    match action {
+        Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top if d.detail => {
+        }
+        Action::Quit if d.detail => d.detail = false,
+        Action::Quit => return close_view(model),
+        Action::Down if count > 0 => d.selected = (d.selected + 1).min(count - 1),
+        Action::Up => d.selected = d.selected.saturating_sub(1),
+        Action::Top => d.selected = 0,
+        Action::Bottom => d.selected = count.saturating_sub(1),
+        Action::PageDown if count > 0 => d.selected = (d.selected + model.page_rows).min(count - 1),
+        Action::PageUp => d.selected = d.selected.saturating_sub(model.page_rows),
+        Action::Detail => {
+            d.detail = !d.detail;
+            d.detail_scroll = 0;
+        }
+        Action::Doctor => return start_doctor(model),
+        Action::CopyCommand => {
+            let Some(r) = model.doctor.selected_result() else {
+                notice(model, "no check selected");
+                return Vec::new();
+            };
+            if r.fix.is_empty() {
+                let text = format!("{} on {}: nothing to fix", r.id, r.cluster);
+                notice(model, text);
+                return Vec::new();
+            }
+            let fix = r.fix.join("\n");
+            let text = format!("copied the fix for {} on {}", r.id, r.cluster);
+            notice(model, text);
+            return vec![Effect::CopyToClipboard(fix)];
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
 pub(super) fn on_view_key(model: &mut Model, key: &KeyEvent) -> Option<Vec<Effect>> {
+    if model.view == View::Doctor {
+        return Some(on_doctor_key(model, key));
+    }
     if key.code == KeyCode::Esc {
         return Some(close_view(model));
     }
@@ -274,7 +390,9 @@ pub(super) fn copy_command(model: &mut Model) -> Vec<Effect> {
         )),
         View::Exfil => attacker_logs_command(model),
         // The log view copies its own command (`update::logs`) before it gets here.
-        View::Logs | View::Chat | View::Alerts => Err("nothing to copy here".to_string()),
+        View::Logs | View::Chat | View::Alerts | View::Doctor => {
+            Err("nothing to copy here".to_string())
+        }
     };
     match command {
         Ok(command) => {

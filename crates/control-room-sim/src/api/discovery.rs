@@ -1,9 +1,29 @@
 //! The discovery documents (`/version`, `/api`, `/apis`, `APIResourceList`s) built from the
-//! resource table in [`crate::store::resources`].
+//! resource table in [`crate::store::resources`]: the built-in kinds, and the custom kinds
+//! whose CRD the cluster holds right now ([`crds::served`]).
 
 use serde_json::{Value, json};
 
-use crate::store::resources::{GROUPS, RESOURCES};
+use crate::store::ClusterStore;
+use crate::store::crds;
+use crate::store::resources::{GROUPS, RESOURCES, ResourceDef};
+
+/// The kinds of `group`/`version` the cluster serves now.
+fn served_in<'a>(
+    store: &'a ClusterStore,
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'static ResourceDef> + 'a {
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == group && r.version == version)
+        .filter(move |r| crds::served(store, r))
+}
+
+/// Whether any kind of the group-version is served now (an unserved group is not listed).
+pub fn group_served(store: &ClusterStore, group: &str, version: &str) -> bool {
+    served_in(store, group, version).next().is_some()
+}
 
 /// `GET /version`. The minor version matters: kubectl's dispatcher picks its binary from it.
 pub fn version_info() -> Value {
@@ -45,14 +65,20 @@ fn group_doc(name: &str, version: &str) -> Value {
 }
 
 /// `GET /apis`.
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = GROUPS.iter().map(|(g, v)| group_doc(g, v)).collect();
+pub fn api_group_list(store: &ClusterStore) -> Value {
+    let groups: Vec<Value> = GROUPS
+        .iter()
+        .filter(|(g, v)| group_served(store, g, v))
+        .map(|(g, v)| group_doc(g, v))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/{group}`, or None for a group we do not serve.
-pub fn api_group(group: &str) -> Option<Value> {
-    let (name, version) = GROUPS.iter().find(|(g, _)| *g == group)?;
+pub fn api_group(store: &ClusterStore, group: &str) -> Option<Value> {
+    let (name, version) = GROUPS
+        .iter()
+        .find(|(g, v)| *g == group && group_served(store, g, v))?;
     let mut doc = group_doc(name, version);
     if let Some(map) = doc.as_object_mut() {
         map.insert("kind".into(), json!("APIGroup"));
@@ -62,10 +88,8 @@ pub fn api_group(group: &str) -> Option<Value> {
 }
 
 /// `GET /api/v1` (group "") or `GET /apis/{group}/{version}`; None when nothing is served there.
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
-    let resources: Vec<Value> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
+pub fn api_resource_list(store: &ClusterStore, group: &str, version: &str) -> Option<Value> {
+    let resources: Vec<Value> = served_in(store, group, version)
         .flat_map(|r| {
             let mut doc = json!({
                 "name": r.plural,
@@ -128,12 +152,41 @@ mod tests {
 
     #[test]
     fn every_group_has_resources_and_kinds_round_trip() {
+        let store = ClusterStore::new("test", 10);
+        for def in crds::custom_kinds() {
+            store.create(crds::crd_object(def, &json!({}))).unwrap();
+        }
         for (g, v) in GROUPS {
-            assert!(api_resource_list(g, v).is_some(), "{g}/{v}");
+            assert!(api_resource_list(&store, g, v).is_some(), "{g}/{v}");
         }
         for r in RESOURCES {
             let found = lookup_kind(&r.api_version(), r.kind).map(|d| d.plural);
             assert_eq!(found, Some(r.plural));
         }
+    }
+}
+
+#[cfg(test)]
+mod crd_tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_leaves_discovery_with_its_crd() {
+        let store = ClusterStore::new("test", 10);
+        assert!(api_group(&store, "kagent.dev").is_none());
+        assert!(api_group(&store, "apps").is_some());
+        let agents = RESOURCES.iter().find(|r| r.kind == "Agent").unwrap();
+        store.create(crds::crd_object(agents, &json!({}))).unwrap();
+        let list = api_resource_list(&store, "kagent.dev", "v1alpha2").unwrap();
+        let names: Vec<&str> = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["agents"]);
+        let groups = api_group_list(&store);
+        assert!(groups.to_string().contains("kagent.dev/v1alpha2"));
+        assert!(!groups.to_string().contains("admin.gloo.solo.io"));
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod openapi_v2;
 pub(crate) mod openapi_v3;
 pub(crate) mod patch;
 pub(crate) mod portforward;
+pub(crate) mod protobuf;
 pub(crate) mod query;
 pub(crate) mod request;
 pub(crate) mod responses;

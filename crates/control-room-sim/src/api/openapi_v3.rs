@@ -12,6 +12,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::api::discovery;
+use crate::store::ClusterStore;
+use crate::store::crds;
 use crate::store::ids::{IdGen, fnv1a};
 use crate::store::resources::{GROUPS, RESOURCES, ResourceDef};
 
@@ -30,12 +32,12 @@ fn served_group_versions() -> Vec<(&'static str, &'static str)> {
     all
 }
 
-/// `GET /openapi/v3`.
-pub fn root() -> Value {
+/// `GET /openapi/v3`: the group-versions the cluster serves now.
+pub fn root(store: &ClusterStore) -> Value {
     let mut paths = Map::new();
     for (group, version) in served_group_versions() {
         let key = gv_key(group, version);
-        let Some(doc) = group_version(&key) else {
+        let Some(doc) = group_version(store, &key) else {
             continue;
         };
         // Any stable digest works: clients only use it to key their cache.
@@ -51,7 +53,7 @@ pub fn root() -> Value {
 }
 
 /// `GET /openapi/v3/{key}` for a served group-version, None otherwise.
-pub fn group_version(key: &str) -> Option<Value> {
+pub fn group_version(store: &ClusterStore, key: &str) -> Option<Value> {
     let (group, version) = match key.split('/').collect::<Vec<_>>().as_slice() {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
@@ -60,6 +62,7 @@ pub fn group_version(key: &str) -> Option<Value> {
     let resources: Vec<&ResourceDef> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version)
+        .filter(|r| crds::served(store, r))
         .collect();
     if resources.is_empty() {
         return None;
@@ -143,7 +146,13 @@ mod tests {
 
     #[test]
     fn root_lists_every_group_version_and_docs_carry_field_validation() {
-        let root = root();
+        let store = ClusterStore::new("test", 10);
+        for def in crds::custom_kinds() {
+            store
+                .create(crds::crd_object(def, &serde_json::json!({})))
+                .unwrap();
+        }
+        let root = root(&store);
         let paths = root["paths"].as_object().unwrap();
         for key in [
             "api/v1",
@@ -157,7 +166,7 @@ mod tests {
                 "{url}"
             );
         }
-        let doc = group_version("apis/security.istio.io/v1").unwrap();
+        let doc = group_version(&store, "apis/security.istio.io/v1").unwrap();
         let item = &doc["paths"]["/apis/security.istio.io/v1/namespaces/{namespace}/authorizationpolicies/{name}"];
         assert_eq!(
             item["patch"]["x-kubernetes-group-version-kind"]["kind"],
@@ -170,7 +179,10 @@ mod tests {
                 .iter()
                 .any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
         );
-        assert!(group_version("apis/nope/v1").is_none());
-        assert!(group_version("api/v1").unwrap()["paths"]["/api/v1/nodes/{name}"].is_object());
+        assert!(group_version(&store, "apis/nope/v1").is_none());
+        assert!(
+            group_version(&store, "api/v1").unwrap()["paths"]["/api/v1/nodes/{name}"].is_object()
+        );
+        assert!(group_version(&ClusterStore::new("t", 1), "apis/kagent.dev/v1alpha2").is_none());
     }
 }

@@ -80,7 +80,12 @@ pub fn media_type(content_type: Option<&str>) -> String {
 /// The object in a POST or PUT body.
 pub fn object_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, BodyError> {
     let media = media_type(content_type);
-    if media.contains("protobuf") || media.contains("cbor") {
+    if media.contains("protobuf") {
+        // kubectl's typed `create secret|configmap|namespace|serviceaccount`; other kinds
+        // are not decoded.
+        return super::protobuf::decode(body).ok_or(BodyError::Unsupported);
+    }
+    if media.contains("cbor") {
         return Err(BodyError::Unsupported);
     }
     if media.contains("yaml") {

@@ -24,6 +24,7 @@ use crate::api::table::{self, TableOptions};
 use crate::api::watch::{WatchRequest, watch_body};
 use crate::api::writes::{self, Part};
 use crate::store::ClusterStore;
+use crate::store::crds;
 use crate::store::ids;
 use crate::store::resources::{self, ResourceDef};
 use crate::store::selector::{FieldSelector, LabelSelector};
@@ -150,16 +151,18 @@ async fn handle(
             Route::Version => ok_json(&discovery::version_info()),
             Route::Health => ok_text("ok"),
             Route::Api => ok_json(&discovery::api_versions(&ctx.address)),
-            Route::Apis => ok_json(&discovery::api_group_list()),
-            Route::Group(group) => discovery::api_group(group)
+            Route::Apis => ok_json(&discovery::api_group_list(&ctx.store)),
+            Route::Group(group) => discovery::api_group(&ctx.store, group)
                 .map(|doc| ok_json(&doc))
                 .unwrap_or_else(responses::no_route),
-            Route::GroupVersion(group, version) => discovery::api_resource_list(group, version)
-                .map(|doc| ok_json(&doc))
-                .unwrap_or_else(responses::no_route),
+            Route::GroupVersion(group, version) => {
+                discovery::api_resource_list(&ctx.store, group, version)
+                    .map(|doc| ok_json(&doc))
+                    .unwrap_or_else(responses::no_route)
+            }
             Route::OpenApiV2 => openapi_v2(&headers),
-            Route::OpenApiRoot => ok_json(&openapi_v3::root()),
-            Route::OpenApiDoc(key) => openapi_v3::group_version(&key)
+            Route::OpenApiRoot => ok_json(&openapi_v3::root(&ctx.store)),
+            Route::OpenApiDoc(key) => openapi_v3::group_version(&ctx.store, &key)
                 .map(|doc| ok_json(&doc))
                 .unwrap_or_else(responses::no_route),
             Route::Resource(_) | Route::Unknown => responses::no_route(),
@@ -219,6 +222,10 @@ fn serve_resource(ctx: &ServerCtx, path: &ResourcePath<'_>, req: &ResourceReques
     let Some(def) = resources::lookup_resource(path.group, path.version, path.plural) else {
         return responses::no_route();
     };
+    // A custom kind whose CRD is gone is not served, as on a real server.
+    if !crds::served(&ctx.store, def) {
+        return responses::no_route();
+    }
     if path.namespace.is_some() && !def.namespaced {
         return responses::no_route();
     }

@@ -44,3 +44,20 @@ pub fn collect_namespace(ctl: &mut Controller, namespace: &str) {
         }
     }
 }
+
+/// A CRD went: its custom objects go with it, as the API server's cleanup does.
+pub fn collect_custom_resources(ctl: &mut Controller, crd_name: &str) {
+    let Some(def) =
+        crate::store::crds::custom_kinds().find(|d| crate::store::crds::crd_name(d) == crd_name)
+    else {
+        return;
+    };
+    let (kind, _) = ctl.store.kind_for(def);
+    let (objects, _) = ctl.store.snapshot(kind, None, None);
+    for obj in objects {
+        let pre = Preconditions::default();
+        let _ = ctl
+            .store
+            .delete_stored(kind, &obj.namespace, &obj.name, &pre, true);
+    }
+}

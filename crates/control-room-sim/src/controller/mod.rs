@@ -16,10 +16,12 @@ mod backoff;
 mod containers;
 mod crashes;
 mod deployment;
+pub(crate) mod endpointslice;
 mod events;
 mod gc;
 pub(crate) mod images;
 mod kubelet;
+mod operator;
 mod probes;
 mod pulls;
 mod replicaset;
@@ -35,6 +37,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::store::crds;
 use crate::store::history::{Event, EventType};
 use crate::store::ids::IdGen;
 use crate::store::owners;
@@ -69,6 +72,10 @@ pub fn spawn(store: ClusterStore, cluster: &'static ClusterSpec, config: Config)
 enum Key {
     Deployment(String, String),
     ReplicaSet(String, String),
+    /// A Service whose EndpointSlice to bring in line.
+    Endpoints(String, String),
+    /// The Gloo Operator's look at the cluster's ServiceMeshController.
+    Mesh,
 }
 
 /// The phases a pod goes through after it is created (see `kubelet`), and the kubelet's
@@ -224,7 +231,21 @@ impl Controller {
                     self.enqueue(Key::ReplicaSet(ns, name));
                 }
             }
-            ("v1", "Pod", _) => kubelet::observe(self, event),
+            ("v1", "Pod", _) => {
+                kubelet::observe(self, event);
+                endpointslice::observe_pod(self, event);
+            }
+            ("v1", "Service", _) => self.enqueue(Key::Endpoints(ns, name)),
+            (endpointslice::API_VERSION, endpointslice::KIND, _) => {
+                endpointslice::observe_slice(self, event);
+            }
+            (operator::API_VERSION, operator::KIND, _) => self.enqueue(Key::Mesh),
+            ("v1", "ConfigMap", _) if operator::is_mesh_config(&ns, &name) => {
+                self.enqueue(Key::Mesh);
+            }
+            (crds::CRD_API_VERSION, crds::CRD_KIND, EventType::Deleted) => {
+                gc::collect_custom_resources(self, &name);
+            }
             ("v1", "Node", EventType::Added | EventType::Modified) => {
                 scheduler::node_changed(self);
             }
@@ -254,6 +275,8 @@ impl Controller {
             let result = match &key {
                 Key::Deployment(ns, name) => deployment::sync(self, ns, name),
                 Key::ReplicaSet(ns, name) => replicaset::sync(self, ns, name),
+                Key::Endpoints(ns, name) => endpointslice::sync(self, ns, name),
+                Key::Mesh => operator::sync(self),
             };
             match result {
                 Ok(()) => {}

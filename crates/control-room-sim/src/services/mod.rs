@@ -10,12 +10,15 @@
 
 mod agentregistry;
 mod agents;
+pub mod alertmanager;
 mod attacker;
 mod chatbot;
+mod collector;
 mod common;
 pub mod loggen;
 mod malware;
 mod pages;
+pub(crate) mod peering;
 pub mod policy;
 mod prometheus;
 mod telemetry;
@@ -58,6 +61,8 @@ pub struct Services {
     prometheus: prometheus::Engine,
     /// The log-generator pod's program, when the run has one.
     log_generator: OnceLock<loggen::LogGenerator>,
+    /// What bank's Alertmanager received from Prometheus, and the mail it sent.
+    delivery: alertmanager::Delivery,
 }
 
 impl std::fmt::Debug for Services {
@@ -96,6 +101,7 @@ impl Services {
             forwards: AtomicUsize::new(0),
             prometheus: prometheus::Engine::new(),
             log_generator: OnceLock::new(),
+            delivery: alertmanager::Delivery::default(),
         })
     }
 
@@ -105,6 +111,11 @@ impl Services {
             .iter()
             .find(|(short, store)| *short == cluster || store.cluster() == cluster)
             .map(|(_, store)| store)
+    }
+
+    /// Bank's Alertmanager and the SOC inbox it mails.
+    pub fn delivery(&self) -> &alertmanager::Delivery {
+        &self.delivery
     }
 
     /// The shared handle to these services (`None` only while they are being dropped).
@@ -119,6 +130,7 @@ impl Services {
             .into_iter()
             .collect();
         tasks.push(prometheus::spawn_scrape_loop(self));
+        tasks.push(peering::spawn(self));
         tasks
     }
 
@@ -139,6 +151,26 @@ impl Services {
 
     pub fn mesh_telemetry(&self) -> &MeshTelemetry {
         &self.mesh
+    }
+
+    /// What reaches bank's Prometheus of the ztunnels' counters now: each cluster's share as
+    /// its telemetry collector exports it, through bank's telemetry gateway (M11).
+    pub fn exported_samples(&self) -> Vec<MetricSample> {
+        let Some(bank) = self.store("bank").filter(|b| collector::gateway_up(b)) else {
+            return Vec::new();
+        };
+        let bank_nodes = collector::node_ips(bank);
+        let exporters: Vec<(String, Option<collector::Exporter>)> = self
+            .stores
+            .iter()
+            .map(|(_, store)| {
+                let exporter = collector::exporter(store).filter(|e| {
+                    collector::reaches_gateway(e.endpoint_host.as_deref(), &bank_nodes)
+                });
+                (store.cluster().to_string(), exporter)
+            })
+            .collect();
+        collector::exported(self.mesh.samples(Scope::All), &exporters)
     }
 
     /// Port-forward connections open right now, so tests can see closed ones cleaned up.
@@ -208,6 +240,7 @@ enum Program {
     AgentRegistry,
     Grafana,
     MailHog,
+    Alertmanager,
     KagentUi,
     GlooMeshUi,
 }
@@ -222,6 +255,7 @@ impl Program {
             ("bank", "trustusbank-platform", "agentregistry", 8080) => Self::AgentRegistry,
             ("bank", "trustusbank-observability", "grafana", 3000) => Self::Grafana,
             ("bank", "trustusbank-observability", "mailhog", 8025) => Self::MailHog,
+            ("bank", "trustusbank-observability", "alertmanager", 9093) => Self::Alertmanager,
             ("bank", "trustusbank-platform", "kagent-ui", 8080) => Self::KagentUi,
             ("bank", "gloo-mesh", "gloo-mesh-ui", 8090) => Self::GlooMeshUi,
             _ => return None,
@@ -236,6 +270,7 @@ impl Program {
             Self::AgentRegistry => agentregistry::router(services),
             Self::Grafana => pages::grafana(services),
             Self::MailHog => pages::mailhog(services),
+            Self::Alertmanager => alertmanager::router(services),
             Self::KagentUi => pages::kagent_ui(services),
             Self::GlooMeshUi => pages::gloo_mesh_ui(services),
         }

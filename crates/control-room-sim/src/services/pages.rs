@@ -38,17 +38,15 @@ pub fn grafana(services: Arc<Services>) -> Router {
 
 pub fn mailhog(services: Arc<Services>) -> Router {
     async fn index(State(s): State<Arc<Services>>) -> Html<String> {
-        honest_page(
-            &s,
-            "MailHog",
-            "The SOC inbox is empty: the simulated alert emails are not sent yet.",
-        )
+        let intro = format!(
+            "The SOC inbox: {} alert email(s) from Alertmanager (one per new firing alert; none \
+             while Alertmanager is scaled to 0). The messages are at /api/v2/messages.",
+            s.delivery().mail_count()
+        );
+        honest_page(&s, "MailHog", &intro)
     }
-    async fn messages() -> Response {
-        json(
-            StatusCode::OK,
-            &json!({"total": 0, "count": 0, "start": 0, "items": []}),
-        )
+    async fn messages(State(s): State<Arc<Services>>) -> Response {
+        json(StatusCode::OK, &s.delivery().messages_json())
     }
     Router::new()
         .route("/", get(index))

@@ -6,6 +6,7 @@
 //! [`History`] and is woken through a `tokio::sync::watch` channel; one that falls behind the
 //! window gets `410 Expired` when it next looks, exactly like a real API server.
 
+pub(crate) mod crds;
 pub(crate) mod history;
 pub(crate) mod ids;
 pub(crate) mod intake;
@@ -499,6 +500,21 @@ impl ClusterStore {
             st.current(kid, ns, name).cloned()
         };
         found.map(|s| s.to_value())
+    }
+
+    /// Whether the object exists (cheap: nothing is copied).
+    pub fn exists(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> bool {
+        let st = self.lock();
+        st.kind_id(api_version, kind).is_some_and(|kid| {
+            let ns = scoped_namespace(&st.kinds[kid].info, namespace);
+            st.current(kid, ns, name).is_some()
+        })
     }
 
     /// All objects of a kind (in one namespace, or everywhere with `None`), with the

@@ -39,7 +39,10 @@ impl ResourceDef {
     /// Compiled into every real API server, as opposed to a CRD. Custom resources refuse
     /// strategic merge patches (415), as a real server does.
     pub fn builtin(&self) -> bool {
-        matches!(self.group, "" | "apps")
+        matches!(
+            self.group,
+            "" | "apps" | "apiextensions.k8s.io" | "discovery.k8s.io"
+        )
     }
 
     /// Whether `{plural}/scale` is served.
@@ -170,6 +173,26 @@ pub static RESOURCES: &[ResourceDef] = &[
         ALL,
     ),
     def(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        false,
+        &["crd", "crds"],
+        &["api-extensions"],
+    ),
+    def(
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        true,
+        &[],
+        &[],
+    ),
+    def(
         "gateway.networking.k8s.io",
         "v1",
         "gateways",
@@ -189,13 +212,120 @@ pub static RESOURCES: &[ResourceDef] = &[
         &["ap"],
         &["istio-io", "security-istio-io"],
     ),
+    def(
+        "networking.istio.io",
+        "v1",
+        "serviceentries",
+        "serviceentry",
+        "ServiceEntry",
+        true,
+        &["se"],
+        &["istio-io", "networking-istio-io"],
+    ),
+    def(
+        "networking.istio.io",
+        "v1",
+        "workloadentries",
+        "workloadentry",
+        "WorkloadEntry",
+        true,
+        &["we"],
+        &["istio-io", "networking-istio-io"],
+    ),
+    def(
+        "monitoring.coreos.com",
+        "v1",
+        "prometheusrules",
+        "prometheusrule",
+        "PrometheusRule",
+        true,
+        &["promrule"],
+        &["prometheus-operator"],
+    ),
+    def(
+        "kagent.dev",
+        "v1alpha2",
+        "agents",
+        "agent",
+        "Agent",
+        true,
+        &[],
+        &["kagent"],
+    ),
+    def(
+        "kagent.dev",
+        "v1alpha2",
+        "modelconfigs",
+        "modelconfig",
+        "ModelConfig",
+        true,
+        &["mc"],
+        &["kagent"],
+    ),
+    def(
+        "kagent.dev",
+        "v1alpha2",
+        "remotemcpservers",
+        "remotemcpserver",
+        "RemoteMCPServer",
+        true,
+        &["rmcps"],
+        &["kagent"],
+    ),
+    def(
+        "admin.gloo.solo.io",
+        "v2",
+        "kubernetesclusters",
+        "kubernetescluster",
+        "KubernetesCluster",
+        true,
+        &[],
+        &[],
+    ),
+    def(
+        "admin.gloo.solo.io",
+        "v2",
+        "workspaces",
+        "workspace",
+        "Workspace",
+        true,
+        &[],
+        &[],
+    ),
+    def(
+        "admin.gloo.solo.io",
+        "v2",
+        "workspacesettings",
+        "workspacesettings",
+        "WorkspaceSettings",
+        true,
+        &[],
+        &[],
+    ),
+    def(
+        "operator.gloo.solo.io",
+        "v1",
+        "servicemeshcontrollers",
+        "servicemeshcontroller",
+        "ServiceMeshController",
+        false,
+        &[],
+        &[],
+    ),
 ];
 
 /// Non-core groups in the order `/apis` lists them.
 pub const GROUPS: &[(&str, &str)] = &[
     ("apps", "v1"),
+    ("apiextensions.k8s.io", "v1"),
+    ("discovery.k8s.io", "v1"),
     ("gateway.networking.k8s.io", "v1"),
     ("security.istio.io", "v1"),
+    ("networking.istio.io", "v1"),
+    ("monitoring.coreos.com", "v1"),
+    ("kagent.dev", "v1alpha2"),
+    ("admin.gloo.solo.io", "v2"),
+    ("operator.gloo.solo.io", "v1"),
 ];
 
 /// The resource served at `/api/v1/...` (group "") or `/apis/{group}/{version}/...`.

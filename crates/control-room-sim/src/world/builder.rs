@@ -237,6 +237,29 @@ impl<'a> Builder<'a> {
         cluster_ip: Option<String>,
         created_secs_ago: i64,
     ) -> anyhow::Result<String> {
+        self.labelled_service(
+            namespace,
+            name,
+            &[],
+            selector,
+            ports,
+            cluster_ip,
+            created_secs_ago,
+        )
+    }
+
+    /// A Service carrying `labels` besides `app=<name>`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn labelled_service(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        labels: &[(&str, &str)],
+        selector: Option<Value>,
+        ports: &[(&str, u16, u16, Option<u16>)],
+        cluster_ip: Option<String>,
+        created_secs_ago: i64,
+    ) -> anyhow::Result<String> {
         let ip = cluster_ip.unwrap_or_else(|| self.next_cluster_ip());
         let node_port = ports.iter().any(|p| p.3.is_some());
         let ports: Vec<Value> = ports
@@ -251,7 +274,12 @@ impl<'a> Builder<'a> {
             .collect();
         let uid = self.ids.uid();
         let mut meta = self.meta(Some(namespace), name, uid, created_secs_ago);
-        meta.insert("labels".into(), json!({"app": name}));
+        let mut label_map = Map::new();
+        label_map.insert("app".into(), json!(name));
+        for (k, v) in labels {
+            label_map.insert((*k).into(), json!(v));
+        }
+        meta.insert("labels".into(), Value::Object(label_map));
         let mut spec = json!({
             "clusterIP": ip,
             "clusterIPs": [ip],

@@ -3,16 +3,19 @@
 
 pub(crate) mod biglog;
 pub(crate) mod builder;
+pub(crate) mod endpoints;
 pub(crate) mod kubeconfig;
 pub(crate) mod load;
 pub(crate) mod mesh;
 pub(crate) mod placement;
+pub(crate) mod platform;
 pub(crate) mod workloads;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::store::ClusterStore;
+use crate::store::ids::IdGen;
 use builder::Builder;
 use workloads::{PodRecord, PodTemplate};
 
@@ -150,10 +153,37 @@ pub fn populate(
     if let Some(target) = extras.pods_target {
         load::add_load(&mut b, store, target)?;
     }
+    // Added after the first world, with ids of their own so that every id, name and address
+    // before them stays what it was.
+    let ids = std::mem::replace(
+        b.ids(),
+        IdGen::from_label(&format!("{}/platform", cluster.name)),
+    );
+    platform_and_mesh(&mut b, store, &spaces)?;
+    *b.ids() = ids;
     // Last, so everything before it is the same with or without it.
     if extras.log_generator && cluster.short == crate::services::loggen::CLUSTER {
         biglog::add(&mut b)?;
     }
+    Ok(())
+}
+
+/// The CRDs, the mesh's install and generated entries, the platform's custom resources and
+/// the telemetry pipeline, then every Service's EndpointSlice (walkthrough §3, M03–M11).
+fn platform_and_mesh(
+    b: &mut Builder<'_>,
+    store: &ClusterStore,
+    spaces: &[placement::NamespaceSpec],
+) -> anyhow::Result<()> {
+    platform::custom_resource_definitions(b)?;
+    mesh::edge_peer_gateways(b, spaces)?;
+    mesh::mesh_install(b, spaces)?;
+    mesh::autogen_entries(b, spaces)?;
+    platform::telemetry_collectors(b, spaces)?;
+    platform::observability(b)?;
+    platform::kagent(b, spaces)?;
+    platform::gloo_management(b, spaces)?;
+    endpoints::endpoint_slices(b, store)?;
     Ok(())
 }
 
@@ -230,6 +260,16 @@ fn workload(
             ];
             b.service(w.namespace, w.name, selector, &ports, None, age)?;
         }
+        // OTLP from the workload clusters' collectors comes in on a NodePort (M11).
+        "gloo-telemetry-gateway" => {
+            let ports = [(
+                "otlp",
+                4317,
+                4317,
+                Some(platform::TELEMETRY_GATEWAY_NODE_PORT),
+            )];
+            b.service(w.namespace, w.name, selector, &ports, None, age)?;
+        }
         "istiod" => {
             let ports = [
                 ("grpc-xds", 15010, 15010, None),
@@ -246,7 +286,13 @@ fn workload(
                 "tcp"
             };
             let ports = [(name, w.port, w.port, None)];
-            b.service(w.namespace, w.name, selector, &ports, None, age)?;
+            // Published as <svc>.<ns>.mesh.internal to the peer clusters (walkthrough §5, M09).
+            let labels: &[(&str, &str)] = if mesh::is_global(b.cluster.short, w.namespace, w.name) {
+                &[(mesh::GLOBAL_LABEL, "true")]
+            } else {
+                &[]
+            };
+            b.labelled_service(w.namespace, w.name, labels, selector, &ports, None, age)?;
         }
     }
     Ok(pods)

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 use control_room_sim::{self as sim, SimHandle, SimOptions, SimTuning};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -798,7 +802,19 @@ async fn every_builtin_object_deserializes_into_its_k8s_openapi_type() {
     assert!(check_all::<Namespace>(&sim, "v1", "Namespace") >= 20);
     assert!(check_all::<Service>(&sim, "v1", "Service") > 30);
     assert!(check_all::<ServiceAccount>(&sim, "v1", "ServiceAccount") > 40);
-    assert_eq!(check_all::<Secret>(&sim, "v1", "Secret"), 6);
+    // Two remote secrets and the Solo license per cluster.
+    assert_eq!(check_all::<Secret>(&sim, "v1", "Secret"), 9);
+    assert!(check_all::<ConfigMap>(&sim, "v1", "ConfigMap") >= 6);
+    assert!(check_all::<EndpointSlice>(&sim, "discovery.k8s.io/v1", "EndpointSlice") > 30);
+    // Twelve custom kinds on bank; kagent's and prometheus-operator's only there.
+    assert_eq!(
+        check_all::<CustomResourceDefinition>(
+            &sim,
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition"
+        ),
+        12 + 8 + 8
+    );
     assert!(check_all::<Event>(&sim, "v1", "Event") > 0);
     assert!(check_all::<Deployment>(&sim, "apps/v1", "Deployment") > 40);
     assert!(check_all::<ReplicaSet>(&sim, "apps/v1", "ReplicaSet") > 40);

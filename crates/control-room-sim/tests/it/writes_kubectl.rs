@@ -623,3 +623,66 @@ async fn scale_adds_and_removes_pods() {
         .await;
     assert_eq!(out, "1/1");
 }
+
+/// kubectl's typed `create` commands send protobuf: the kinds they make are decoded, the
+/// objects stored as a real server stores them; a kind the simulator does not decode is
+/// still a 415.
+#[tokio::test]
+async fn typed_create_commands_send_protobuf_and_are_understood() {
+    let Some(k) = Kubectl::start().await else {
+        return;
+    };
+    k.ok(&["create", "namespace", "made-by-kubectl"]).await;
+    k.ok(&[
+        "-n",
+        "made-by-kubectl",
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=key=value",
+    ])
+    .await;
+    k.ok(&[
+        "-n",
+        "made-by-kubectl",
+        "create",
+        "configmap",
+        "c",
+        "--from-literal=k=v",
+    ])
+    .await;
+    k.ok(&["-n", "made-by-kubectl", "create", "serviceaccount", "sa"])
+        .await;
+    let store = k.store();
+    let secret = store
+        .get("v1", "Secret", Some("made-by-kubectl"), "s")
+        .expect("the secret");
+    assert_eq!(secret["data"]["key"], "dmFsdWU=");
+    assert_eq!(secret["type"], "Opaque");
+    let cm = store
+        .get("v1", "ConfigMap", Some("made-by-kubectl"), "c")
+        .expect("the config map");
+    assert_eq!(cm["data"]["k"], "v");
+    assert!(
+        store
+            .get("v1", "ServiceAccount", Some("made-by-kubectl"), "sa")
+            .is_some()
+    );
+    let out = k
+        .run(&[
+            "-n",
+            "made-by-kubectl",
+            "create",
+            "deployment",
+            "d",
+            "--image=x",
+        ])
+        .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown format"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -546,48 +546,88 @@ pub fn service_account(sa: &Value, now: DateTime<Utc>) -> Row {
     cells(vec![name(sa), json!(secrets), age(sa, now)])
 }
 
-/// Istio's `security.istio.io/v1` CRD: `additionalPrinterColumns` Action and Age.
-pub const AUTHORIZATION_POLICY: &[Column] = &[
+/// The built-in `CustomResourceDefinition` printer (the generic one): NAME, CREATED AT.
+pub const CRD: &[Column] = &[
     Column::name(),
-    Column::new("Action", "string", "The operation to take."),
-    Column::crd_age(),
+    Column::new(
+        "Created At",
+        "date",
+        "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    ),
 ];
 
-/// A CRD's string column: the value when it is a string, nothing otherwise.
-fn string_at(obj: &Value, pointer: &str) -> Value {
-    match obj.pointer(pointer) {
-        Some(Value::String(s)) => json!(s),
-        Some(Value::Number(n)) => json!(n.to_string()),
-        Some(Value::Bool(b)) => json!(b.to_string()),
-        _ => Value::Null,
+pub fn crd(obj: &Value, _now: DateTime<Utc>) -> Row {
+    let created = time_at(obj, "/metadata/creationTimestamp")
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    cells(vec![name(obj), json!(created)])
+}
+
+pub const ENDPOINT_SLICE: &[Column] = &[
+    Column::name(),
+    Column::new(
+        "AddressType",
+        "string",
+        "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name.",
+    ),
+    Column::new(
+        "Ports",
+        "string",
+        "ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with a nil port value, it indicates \"all ports\". Each slice may include a maximum of 100 ports.",
+    ),
+    Column::new(
+        "Endpoints",
+        "string",
+        "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.",
+    ),
+    Column::age(),
+];
+
+/// `listWithMoreString`: up to three, then `+ N more...`; `<unset>` for none.
+fn list_with_more(list: &[String], count: usize) -> String {
+    let shown = list.iter().take(3).cloned().collect::<Vec<_>>().join(",");
+    if count > 3 {
+        return format!("{shown} + {} more...", count - 3);
+    }
+    if shown.is_empty() {
+        "<unset>".into()
+    } else {
+        shown
     }
 }
 
-pub fn authorization_policy(ap: &Value, now: DateTime<Utc>) -> Row {
-    cells(vec![name(ap), string_at(ap, "/spec/action"), age(ap, now)])
-}
-
-/// The Gateway API's `gateway.networking.k8s.io/v1` Gateway CRD columns.
-pub const GATEWAY: &[Column] = &[
-    Column::name(),
-    Column::new("Class", "string", ""),
-    Column::new("Address", "string", ""),
-    Column::new("Programmed", "string", ""),
-    Column::crd_age(),
-];
-
-pub fn gateway(gw: &Value, now: DateTime<Utc>) -> Row {
-    let programmed = gw
-        .pointer("/status/conditions")
+pub fn endpoint_slice(s: &Value, now: DateTime<Utc>) -> Row {
+    let ports: Vec<String> = s
+        .get("ports")
         .and_then(Value::as_array)
-        .and_then(|c| c.iter().find(|c| c["type"] == "Programmed"))
-        .map_or(Value::Null, |c| string_at(c, "/status"));
+        .map(|ports| {
+            ports
+                .iter()
+                .map(
+                    |p| match (p.get("port").and_then(Value::as_i64), p.get("name")) {
+                        (Some(n), _) => n.to_string(),
+                        (None, Some(Value::String(name))) => name.clone(),
+                        _ => "*".into(),
+                    },
+                )
+                .collect()
+        })
+        .unwrap_or_default();
+    let addresses: Vec<String> = s
+        .get("endpoints")
+        .and_then(Value::as_array)
+        .map(|eps| {
+            eps.iter()
+                .flat_map(|e| strings(e.get("addresses")))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
     cells(vec![
-        name(gw),
-        string_at(gw, "/spec/gatewayClassName"),
-        string_at(gw, "/status/addresses/0/value"),
-        programmed,
-        age(gw, now),
+        name(s),
+        json!(text(s, "/addressType")),
+        json!(list_with_more(&ports, ports.len())),
+        json!(list_with_more(&addresses, addresses.len())),
+        age(s, now),
     ])
 }
 
@@ -665,19 +705,21 @@ mod tests {
     }
 
     #[test]
-    fn custom_resources_and_junk() {
-        let ap = json!({"metadata": {"name": "default-deny"}, "spec": {}});
-        assert_eq!(authorization_policy(&ap, now()).cells[1], Value::Null);
-        let ap = json!({"metadata": {"name": "allow"}, "spec": {"action": "ALLOW"}});
-        assert_eq!(authorization_policy(&ap, now()).cells[1], "ALLOW");
-        let gw = json!({"spec": {"gatewayClassName": "istio-eastwest"},
-            "status": {"addresses": [{"value": "172.22.0.3"}],
-                       "conditions": [{"type": "Accepted", "status": "True"}, {"type": "Programmed", "status": "False"}]}});
-        let r = gateway(&gw, now());
+    fn crds_endpoint_slices_and_junk() {
+        let crd_obj = json!({"metadata": {"name": "agents.kagent.dev", "creationTimestamp": "2026-05-11T16:00:00Z"}});
         assert_eq!(
-            r.cells[1..4],
-            [json!("istio-eastwest"), json!("172.22.0.3"), json!("False")]
+            crd(&crd_obj, now()).cells,
+            [json!("agents.kagent.dev"), json!("2026-05-11T16:00:00Z")]
         );
+        let slice = json!({"metadata": {"name": "s-abcde"}, "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            "endpoints": [{"addresses": ["10.0.0.1"]}, {"addresses": ["10.0.0.2"]},
+                          {"addresses": ["10.0.0.3"]}, {"addresses": ["10.0.0.4"]}]});
+        let r = endpoint_slice(&slice, now());
+        assert_eq!(r.cells[2], "8080");
+        assert_eq!(r.cells[3], "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...");
+        let empty = json!({"metadata": {"name": "s"}, "addressType": "IPv4", "endpoints": []});
+        assert_eq!(endpoint_slice(&empty, now()).cells[3], "<unset>");
         for f in [
             deployment,
             replica_set,
@@ -689,7 +731,8 @@ mod tests {
             config_map,
             secret,
             service_account,
-            gateway,
+            crd,
+            endpoint_slice,
             default,
         ] {
             f(&json!(null), now());

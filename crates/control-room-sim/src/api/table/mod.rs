@@ -8,6 +8,7 @@
 //! shapes the JSON exactly as apimachinery does, `columnDefinitions` dropped after the first
 //! event of a watch as the real watch encoder drops them.
 
+mod custom;
 mod format;
 mod kinds;
 mod pods;
@@ -82,25 +83,51 @@ pub struct Row {
 
 type RowFn = fn(&Value, DateTime<Utc>) -> Row;
 
-/// The columns and the row function of a kind.
-fn printer(api_version: &str, kind: &str) -> (&'static [Column], RowFn) {
-    match (api_version, kind) {
-        ("v1", "Pod") => (pods::COLUMNS, pods::row),
-        ("v1", "Service") => (kinds::SERVICE, kinds::service),
-        ("v1", "Event") => (kinds::EVENT, kinds::event),
-        ("v1", "Node") => (kinds::NODE, kinds::node),
-        ("v1", "Namespace") => (kinds::NAMESPACE, kinds::namespace),
-        ("v1", "ConfigMap") => (kinds::CONFIG_MAP, kinds::config_map),
-        ("v1", "Secret") => (kinds::SECRET, kinds::secret),
-        ("v1", "ServiceAccount") => (kinds::SERVICE_ACCOUNT, kinds::service_account),
-        ("apps/v1", "Deployment") => (kinds::DEPLOYMENT, kinds::deployment),
-        ("apps/v1", "ReplicaSet") => (kinds::REPLICA_SET, kinds::replica_set),
-        ("apps/v1", "DaemonSet") => (kinds::DAEMON_SET, kinds::daemon_set),
-        ("security.istio.io/v1", "AuthorizationPolicy") => {
-            (kinds::AUTHORIZATION_POLICY, kinds::authorization_policy)
+/// How a kind's rows are printed: a built-in printer, or its CRD's printer columns.
+enum Printer {
+    Builtin(&'static [Column], RowFn),
+    Custom(&'static [crate::store::crds::PrinterColumn]),
+}
+
+impl Printer {
+    fn columns(&self) -> Vec<Column> {
+        match self {
+            Self::Builtin(columns, _) => columns.to_vec(),
+            Self::Custom(crd) => custom::columns(crd),
         }
-        ("gateway.networking.k8s.io/v1", "Gateway") => (kinds::GATEWAY, kinds::gateway),
-        _ => (kinds::DEFAULT, kinds::default),
+    }
+
+    fn row(&self, obj: &Value, now: DateTime<Utc>) -> Row {
+        match self {
+            Self::Builtin(_, row) => row(obj, now),
+            Self::Custom(crd) => custom::row(obj, crd, now),
+        }
+    }
+}
+
+/// The printer of a kind.
+fn printer(api_version: &str, kind: &str) -> Printer {
+    let builtin = |columns, row| Printer::Builtin(columns, row);
+    match (api_version, kind) {
+        ("v1", "Pod") => builtin(pods::COLUMNS, pods::row),
+        ("v1", "Service") => builtin(kinds::SERVICE, kinds::service),
+        ("v1", "Event") => builtin(kinds::EVENT, kinds::event),
+        ("v1", "Node") => builtin(kinds::NODE, kinds::node),
+        ("v1", "Namespace") => builtin(kinds::NAMESPACE, kinds::namespace),
+        ("v1", "ConfigMap") => builtin(kinds::CONFIG_MAP, kinds::config_map),
+        ("v1", "Secret") => builtin(kinds::SECRET, kinds::secret),
+        ("v1", "ServiceAccount") => builtin(kinds::SERVICE_ACCOUNT, kinds::service_account),
+        ("apps/v1", "Deployment") => builtin(kinds::DEPLOYMENT, kinds::deployment),
+        ("apps/v1", "ReplicaSet") => builtin(kinds::REPLICA_SET, kinds::replica_set),
+        ("apps/v1", "DaemonSet") => builtin(kinds::DAEMON_SET, kinds::daemon_set),
+        ("discovery.k8s.io/v1", "EndpointSlice") => {
+            builtin(kinds::ENDPOINT_SLICE, kinds::endpoint_slice)
+        }
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => builtin(kinds::CRD, kinds::crd),
+        _ => match crate::store::crds::printer_columns(api_version, kind) {
+            Some(crd) => Printer::Custom(crd),
+            None => builtin(kinds::DEFAULT, kinds::default),
+        },
     }
 }
 
@@ -186,7 +213,7 @@ pub fn table_json(
     headers: bool,
     now: DateTime<Utc>,
 ) -> String {
-    let (columns, row_fn) = printer(&kind.api_version, &kind.kind);
+    let printer = printer(&kind.api_version, &kind.kind);
     let mut out = String::with_capacity(256 + items.len() * 512);
     out.push_str("{\"kind\":\"Table\",\"apiVersion\":");
     out.push_str(&Value::from(opts.api_version).to_string());
@@ -194,7 +221,7 @@ pub fn table_json(
     out.push_str(&metadata.to_string());
     out.push_str(",\"columnDefinitions\":");
     if headers {
-        let defs: Vec<Value> = columns.iter().map(|c| c.to_json()).collect();
+        let defs: Vec<Value> = printer.columns().iter().map(|c| c.to_json()).collect();
         out.push_str(&Value::Array(defs).to_string());
     } else {
         out.push_str("null");
@@ -205,7 +232,7 @@ pub fn table_json(
             out.push(',');
         }
         let object: Value = serde_json::from_str(&item.body).unwrap_or(Value::Null);
-        let row = row_fn(&object, now);
+        let row = printer.row(&object, now);
         out.push_str("{\"cells\":");
         out.push_str(&Value::Array(row.cells).to_string());
         if let Some(conditions) = row.conditions {

@@ -42,6 +42,11 @@ fn find(
         .find(|(ns, name, _)| *ns == namespace && *name == agent)
 }
 
+/// Whether the agent exists (and has a Service on bank to be called through).
+pub fn exists(namespace: &str, agent: &str) -> bool {
+    find(namespace, agent).is_some()
+}
+
 fn not_found(namespace: &str, agent: &str) -> Response {
     json_response(
         StatusCode::NOT_FOUND,

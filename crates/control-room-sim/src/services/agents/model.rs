@@ -130,7 +130,7 @@ pub fn run(services: &Services, agent: &str, prompt: &str) -> Run {
         }
     }
     if wants_convert && let Some(amount) = balance {
-        match converter(services) {
+        match reachable_converter(services) {
             None => parts.push("I couldn't reach the currency converter just now.".into()),
             Some(cc) => {
                 let mut args = json!({"amount": amount, "from_ccy": "GBP", "to_ccy": "USD"});
@@ -326,6 +326,19 @@ pub fn converter(services: &Services) -> Option<Converter> {
         image,
         ip,
     })
+}
+
+/// The converter as agentgateway on bank reaches it: across clusters, through the mesh
+/// (`currency-converter.trustusbank-bank-vendors.mesh.internal`); `None` when the mesh does
+/// not carry the call.
+fn reachable_converter(services: &Services) -> Option<Converter> {
+    if let Err(why) =
+        super::super::peering::route(services, "bank", "vendor", VENDOR_NS, "currency-converter")
+    {
+        tracing::debug!(%why, "simulated agentgateway: currency-converter unreachable");
+        return None;
+    }
+    converter(services)
 }
 
 /// The docstring `convert_currency` advertises right now.

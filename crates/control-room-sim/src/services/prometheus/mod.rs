@@ -1,7 +1,8 @@
 //! Prometheus on bank (`trustusbank-observability/prometheus`, and the Gloo Mesh
 //! `prometheus-server`, port 9090), simulated faithfully enough for the demo: every
-//! [`INTERVAL`] it scrapes the simulated ztunnels' TCP counters into a 15-minute sample store
-//! and evaluates `demo-scripts/prometheus/alert-rules.yaml`; it answers the HTTP API the way
+//! [`INTERVAL`] it scrapes the simulated ztunnels' TCP counters, as the telemetry pipeline
+//! delivers them (`services::collector`: each cluster's collector and its metric allow-list,
+//! bank's telemetry gateway), into a 15-minute sample store and evaluates `demo-scripts/prometheus/alert-rules.yaml`; it answers the HTTP API the way
 //! Prometheus 2.42 does (`/api/v1/query`, `query_range`, `alerts`, `rules`) for the PromQL
 //! subset in [`promql`], and shows an `/alerts` page that says it is the simulator.
 //!
@@ -30,7 +31,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::{MetricSample, Scope, Services};
+use super::{MetricSample, Services};
 use eval::Evaluator;
 use promql::ValueType;
 use tsdb::Tsdb;
@@ -64,10 +65,14 @@ pub fn spawn_scrape_loop(services: &Arc<Services>) -> JoinHandle<()> {
             let Some(services) = services.upgrade() else {
                 return;
             };
-            let samples = services.mesh_telemetry().samples(Scope::All);
+            let samples = services.exported_samples();
+            let now = Utc::now();
+            services.prometheus.scrape_and_evaluate_at(now, samples);
+            // Prometheus then notifies Alertmanager, when it has one to notify.
+            let reachable = super::alertmanager::running(&services);
             services
-                .prometheus
-                .scrape_and_evaluate_at(Utc::now(), samples);
+                .delivery()
+                .send(&services.prometheus.alerts(), reachable, now);
         }
     })
 }

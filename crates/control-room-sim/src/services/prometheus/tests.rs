@@ -13,6 +13,7 @@ mod tools;
 
 use super::rules::Health;
 use super::*;
+use crate::services::Scope;
 use crate::services::telemetry::{ConnectionAttempt, ConnectionKey, MeshTelemetry};
 
 const CONVERTER: &str = "spiffe://cluster.local/ns/trustusbank-bank-vendors/sa/currency-converter";
@@ -667,7 +668,16 @@ async fn health_page_and_unknown_paths() {
 
 #[tokio::test]
 async fn the_services_scrape_in_the_background_until_dropped() {
-    let services = crate::services::Services::new(Vec::new());
+    // The world: the ztunnels' counters reach Prometheus through the collectors.
+    let stores = crate::world::CLUSTERS
+        .iter()
+        .map(|c| {
+            let store = crate::store::ClusterStore::new(c.name, 100);
+            crate::world::populate(c, &store, Utc::now(), Default::default()).unwrap();
+            store
+        })
+        .collect();
+    let services = crate::services::Services::new(stores);
     attempt(services.mesh_telemetry(), &converter(), true);
     let scraper = spawn_scrape_loop(&services);
     tokio::time::sleep(StdDuration::from_millis(200)).await;

@@ -138,6 +138,38 @@ pub fn create_private(path: &Path) -> io::Result<File> {
     create_new_private(path)
 }
 
+/// Opens `path` to write from the start (a recording): created 0600 if missing, never
+/// through a symlink; an existing file must be a regular file of ours, truncated and
+/// tightened to 0600.
+pub fn replace_private(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        // O_NONBLOCK: a FIFO planted at the path must not hang the open.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    if meta.uid() != euid() {
+        return Err(io::Error::other(format!(
+            "{} belongs to uid {}, not to you",
+            path.display(),
+            meta.uid()
+        )));
+    }
+    file.set_len(0)?;
+    if meta.mode() & 0o077 != 0 {
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
 /// Appends to `path` (created 0600 if missing, never through a symlink); an existing file of
 /// ours with wider permissions is tightened to 0600.
 pub fn append_private(path: &Path) -> io::Result<File> {
@@ -179,6 +211,35 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["kubeconfig"], "no temporary left behind");
+    }
+
+    #[test]
+    fn a_replaced_file_is_private_and_never_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let cast = root.path().join("demo.cast");
+        fs::write(&cast, b"an old recording").unwrap();
+        fs::set_permissions(&cast, fs::Permissions::from_mode(0o644)).unwrap();
+        let mut file = replace_private(&cast).unwrap();
+        file.write_all(b"new").unwrap();
+        assert_eq!(fs::read(&cast).unwrap(), b"new", "truncated first");
+        assert_eq!(mode(&cast), 0o600);
+        let fresh = root.path().join("fresh.cast");
+        replace_private(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+
+        let target = root.path().join("victim");
+        fs::write(&target, b"keep me").unwrap();
+        let link = root.path().join("link.cast");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(replace_private(&link).is_err(), "a symlink is not followed");
+        assert_eq!(fs::read(&target).unwrap(), b"keep me");
+
+        let fifo = root.path().join("fifo.cast");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Refused at once (no reader: ENXIO), never waiting for one.
+        assert!(replace_private(&fifo).is_err());
     }
 
     #[test]

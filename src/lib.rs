@@ -15,6 +15,7 @@ pub mod exit;
 pub mod files;
 pub mod model;
 pub mod msg;
+pub mod record;
 pub mod sources;
 pub mod story;
 pub mod text;

@@ -37,6 +37,10 @@ struct Cli {
     /// No writes: the act keys and Ctrl+D (delete pod) are refused (as `[ui] read_only`).
     #[arg(long)]
     read_only: bool,
+    /// Record the screen as it is drawn to FILE (asciicast v2, with a marker at each act,
+    /// prompt, reply, exfil rise and alert that fires).
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<PathBuf>,
     /// Play the story (default: the built-in one) in the TUI, pressing the keys a presenter
     /// would; quits at the end, exit 0 when every beat passed.
     #[arg(long, value_name = "STORY", num_args = 0..=1)]
@@ -121,6 +125,15 @@ enum Command {
     },
     /// A pod's log (CLUSTER/NAMESPACE/POD), or every matching pod's in every cluster (-l).
     Logs(cli::logs::LogsArgs),
+    /// Presenter notes for a second terminal, following the act on the clusters.
+    Notes {
+        /// Notes file (TOML, as demo-scripts/notes.toml) instead of the embedded notes.
+        #[arg(long, value_name = "FILE")]
+        notes: Option<PathBuf>,
+        /// Colour theme (default, light, high-contrast, video, or a user theme).
+        #[arg(long)]
+        theme: Option<String>,
+    },
     /// Dress rehearsal: play every beat of the story headless against the current world,
     /// then reset to act 1; exits 1 naming the beat that failed.
     Rehearse {
@@ -276,6 +289,17 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
             let world = cli.common.open_world(&config).await?;
             cli::logs::run(world, &config, args).await
         }
+        Some(Command::Notes {
+            ref notes,
+            ref theme,
+        }) => {
+            let notes = config::Notes::load(notes.as_deref())?;
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let theme_name = theme.clone().unwrap_or_else(|| config.ui.theme.clone());
+            let theme = Theme::load(&theme_name, no_color)?;
+            let world = cli.common.open_world(&config).await?;
+            cli::notes::run(world, &config, &theme, &notes).await
+        }
         Some(Command::Rehearse { ref story, json }) => {
             // A story is checked before the world opens: a typo costs no simulator start.
             let story = control_room::story::Story::load(story.as_deref())?;
@@ -304,6 +328,7 @@ async fn dispatch(cli: Cli, log_path: String) -> anyhow::Result<ExitCode> {
                 log_path,
                 no_confirm: cli.no_confirm,
                 read_only: cli.read_only,
+                record: cli.record.clone(),
                 autopilot,
                 ..RuntimeOptions::default()
             };

@@ -43,6 +43,15 @@ pub struct App {
     quit: bool,
     /// Shown the model after every batch ([`App::observe`]).
     observer: Option<Observer>,
+    /// Told about every frame ([`App::observe_frames`]).
+    frame_observer: Option<Box<dyn FrameObserver>>,
+}
+
+/// Told about every frame the app draws (the `--record` recorder): before it, and after it
+/// with the messages its observations produce (applied at once).
+pub trait FrameObserver: Send {
+    fn before_frame(&mut self, model: &Model);
+    fn after_frame(&mut self, model: &Model) -> Vec<Msg>;
 }
 
 /// Reads the model after every batch of messages: the autopilot, which presses keys by
@@ -71,12 +80,18 @@ impl App {
             effects,
             quit: false,
             observer: None,
+            frame_observer: None,
         }
     }
 
     /// From now on `observer` sees the model after every batch that changed something.
     pub fn observe(&mut self, observer: Observer) {
         self.observer = Some(observer);
+    }
+
+    /// Tell `observer` about every frame from now on.
+    pub fn observe_frames(&mut self, observer: Box<dyn FrameObserver>) {
+        self.frame_observer = Some(observer);
     }
 
     pub fn should_quit(&self) -> bool {
@@ -175,7 +190,16 @@ impl App {
     where
         B::Error: Send + Sync + 'static,
     {
+        if let Some(observer) = self.frame_observer.as_mut() {
+            observer.before_frame(&self.model);
+        }
         terminal.draw(|f| crate::ui::draw(f, &self.model, theme))?;
+        if let Some(mut observer) = self.frame_observer.take() {
+            for msg in observer.after_frame(&self.model) {
+                self.apply_now(msg);
+            }
+            self.frame_observer = Some(observer);
+        }
         let rows = crate::ui::layout::page_rows(&self.model);
         if rows != self.model.page_rows {
             self.apply_now(Msg::PageRows(rows));

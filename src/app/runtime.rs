@@ -56,6 +56,9 @@ pub struct Parts {
     pub chat: bool,
     /// SIGINT/SIGTERM/SIGHUP become `Msg::Signal`, so the program winds down in order.
     pub signals: bool,
+    /// Open the forwards on ports the system picks, not the configured ones: a caller that
+    /// shows no links and runs beside a control room that holds those ports (`notes`).
+    pub any_local_port: bool,
     /// Let the preflight doctor run (on `D`, every minute with the clock, `Msg::RunDoctor`).
     pub doctor: bool,
 }
@@ -73,6 +76,7 @@ impl Parts {
             acts: true,
             chat: true,
             signals: true,
+            any_local_port: false,
             doctor: true,
         }
     }
@@ -89,6 +93,7 @@ impl Parts {
             acts: false,
             chat: false,
             signals: false,
+            any_local_port: false,
             doctor: false,
         }
     }
@@ -108,6 +113,18 @@ impl Parts {
             exfil: Reading::Once,
             signals: true,
             ..Parts::none()
+        }
+    }
+
+    /// `control-room notes`: what the notes show — the act (cluster watchers), the exfil
+    /// counter and the alerts (through their forwards), following; the clock; signals.
+    pub fn notes(config: &Config) -> Parts {
+        Parts {
+            clock: true,
+            alerts: Reading::Follow,
+            exfil: Reading::Follow,
+            any_local_port: true,
+            ..Parts::status(config)
         }
     }
 
@@ -169,6 +186,8 @@ pub struct RuntimeOptions {
     pub browser: Option<Browser>,
     /// Where `s` in the log view saves (the state dir's `logs/` unless a test says).
     pub saved_logs: Option<std::path::PathBuf>,
+    /// `--record FILE.cast`: the screen as an asciicast v2 recording.
+    pub record: Option<std::path::PathBuf>,
     /// `--autopilot`: the story the TUI plays by itself.
     pub autopilot: Option<crate::story::Story>,
 }
@@ -203,6 +222,11 @@ impl Runtime {
         let mut forward_config = config.clone();
         if let ForwardSet::Only(names) = &parts.forwards {
             forward_config.forwards.retain(|f| names.contains(&f.name));
+        }
+        if parts.any_local_port {
+            for f in &mut forward_config.forwards {
+                f.local_port = None;
+            }
         }
         let (rows, forward_tasks, urls) =
             forwards::start_with_urls(&world, &forward_config, &tx, parts.probe_every).await;

@@ -26,8 +26,22 @@ pub async fn run(
     theme: &Theme,
     mut options: RuntimeOptions,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    // A file that cannot be recorded to is refused before the screen is taken.
+    let recording = match &options.record {
+        Some(path) => Some(crate::record::Recording::create(path, terminal_size())?),
+        None => None,
+    };
+    ratatui::try_init().context("cannot set up the terminal")?;
     crate::exit::terminal_taken();
+    // The terminal's writer is teed when recording (else the bytes only pass through).
+    let tee = crate::record::Tee::new(std::io::stdout(), recording.as_ref());
+    let mut terminal = match ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(tee)) {
+        Ok(t) => t,
+        Err(e) => {
+            leave_terminal();
+            return Err(e).context("cannot set up the terminal");
+        }
+    };
     let (mode, clusters) = provisional;
     let mut first = configured_model(mode, clusters, config, &options);
     if let Ok(size) = terminal.size() {
@@ -49,7 +63,13 @@ pub async fn run(
     let autopilot =
         story.map(|s| super::autopilot::Autopilot::attach(&mut app, runtime.sender(), s, config));
     inject_panic_for_tests();
+    if let Some(recording) = &recording {
+        app.observe_frames(Box::new(recording.recorder()));
+    }
     let result = super::event_loop(&mut terminal, &mut app, theme, config.ui.max_fps).await;
+    if let Some(recording) = &recording {
+        recording.finish();
+    }
     leave_terminal();
     app.wind_down(ACT_WIND_DOWN).await;
     runtime.shutdown().await;
@@ -59,6 +79,11 @@ pub async fn run(
         _ => std::process::ExitCode::SUCCESS,
     };
     Ok(crate::cli::exit_code(&app.model, otherwise))
+}
+
+/// The terminal's size for the recording's header (80×24 when it cannot be read).
+fn terminal_size() -> (u16, u16) {
+    crossterm::terminal::size().unwrap_or((80, 24))
 }
 
 fn leave_terminal() {

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod doctor;
 pub mod forward;
 pub mod logs;
+pub mod notes;
 pub mod problems;
 pub mod rehearse;
 pub mod sim;

@@ -47,6 +47,7 @@ pub fn parts(config: &Config) -> Parts {
         acts: true,
         chat: true,
         signals: true,
+        any_local_port: false,
         // The rehearsal plays the story; the doctor is its own command, run before it.
         doctor: false,
     }

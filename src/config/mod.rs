@@ -4,6 +4,7 @@
 
 mod error;
 mod keys;
+mod notes;
 mod paths;
 mod role;
 mod settings;
@@ -13,6 +14,7 @@ mod theme;
 pub use error::{ConfigError, Position, ThemeError};
 pub(crate) use error::{decode_utf8, describe_toml_error};
 pub use keys::{Action, Key, Keymap, KeymapError};
+pub use notes::{ActNotes, Beat, BeatDone, DEFAULT_NOTES_TOML, Notes, NotesAct, NotesError};
 pub use paths::{default_config_path, log_file_path, state_dir, user_themes_dir};
 pub use role::Role;
 pub use settings::{

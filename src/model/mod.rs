@@ -12,6 +12,7 @@ pub mod filter;
 pub mod forward;
 pub mod inspect;
 pub mod logs;
+pub mod notes;
 pub mod problems;
 pub mod rows;
 
@@ -147,6 +148,8 @@ pub struct Model {
     pub links_selected: usize,
     /// A short message for the footer, and when it was set.
     pub notice: Option<(String, DateTime<FixedOffset>)>,
+    /// `--record` stopped because a write failed (why): the header says so until quit.
+    pub recording_stopped: Option<String>,
     /// The preflight doctor's latest results (`D`, the header badge).
     pub doctor: doctor::DoctorModel,
 }
@@ -215,6 +218,7 @@ impl Model {
             forwards: Vec::new(),
             show_links: false,
             links_selected: 0,
+            recording_stopped: None,
             doctor: doctor::DoctorModel::default(),
         };
         model.set_demo(DemoConfig::default());

@@ -68,6 +68,8 @@ pub enum Msg {
     Logs(LogMsg),
     /// Read these logs, as `l` does but without the view (headless `logs`).
     ReadLogs(LogRequest),
+    /// `--record`: writing the recording failed (why); it has stopped, the TUI goes on.
+    RecordingFailed(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,6 +19,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         badge,
     ];
     left.extend(super::act::header_spans(model, theme));
+
     if let Some(filter) = model.active_filter() {
         left.push(Span::styled(
             format!("  / {}", super::format::fit(filter, 30, false)),
@@ -28,6 +29,11 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     // The problem badge and the clock stay whole; the left side gives way on a narrow screen.
     let (badge_text, badge_role) = problem_badge(model, area.width >= 100);
     let mut right = Vec::new();
+    // Nothing marks a recording that works (it would be in the video); one that stopped
+    // does, on the side that is never cut.
+    if model.recording_stopped.is_some() {
+        right.push(Span::styled(" REC STOPPED ", theme.style(Role::Danger)));
+    }
     let doctor_key = model.keys.first(Action::Doctor);
     if let Some((text, role)) = super::doctor::badge(&model.doctor, &doctor_key, area.width >= 100)
     {

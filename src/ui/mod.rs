@@ -15,6 +15,7 @@ mod images;
 pub mod layout;
 mod links;
 pub mod logs;
+pub mod notes;
 mod problems;
 mod strip;
 mod timeline;

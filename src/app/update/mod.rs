@@ -65,6 +65,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Inspect(msg) => views::on_inspect(model, msg),
         Msg::Logs(msg) => logs::on_logs(model, msg),
         Msg::ReadLogs(request) => return logs::read_logs(model, request),
+        Msg::RecordingFailed(why) => {
+            notice(model, why.clone());
+            model.recording_stopped = Some(why);
+        }
     }
     Vec::new()
 }
@@ -508,6 +512,25 @@ mod tests {
                 program: "u.sh".into(),
                 log_path: None,
             }),
+        );
+    }
+
+    /// The recording failing is news for the presenter, not an error that ends the TUI.
+    #[test]
+    fn a_failed_recording_is_shown_and_kept() {
+        let mut m = model();
+        let effects = update(
+            &mut m,
+            Msg::RecordingFailed("recording to x stopped: full".into()),
+        );
+        assert!(effects.is_empty());
+        assert_eq!(
+            m.recording_stopped.as_deref(),
+            Some("recording to x stopped: full")
+        );
+        assert_eq!(
+            m.notice.as_ref().map(|(t, _)| t.as_str()),
+            Some("recording to x stopped: full")
         );
     }
 

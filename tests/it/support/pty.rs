@@ -175,6 +175,23 @@ impl Tui {
         }
     }
 
+    /// The terminal is now `cols`×`rows` (the program gets SIGWINCH, as from a window).
+    pub fn resize(&mut self, (cols, rows): (u16, u16)) {
+        self._master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("the pty resizes");
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.parser.screen_mut().set_size(
+            std::num::NonZeroU16::new(rows.max(1)).expect("at least one row"),
+            std::num::NonZeroU16::new(cols.max(1)).expect("at least one column"),
+        );
+    }
+
     pub fn pid(&self) -> i32 {
         self.child
             .process_id()

@@ -60,6 +60,20 @@ fn quits(key: &KeyEvent) -> bool {
             || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)))
 }
 
+/// Where j/k, the arrows, PgUp/PgDn/Space and g/Home take the notes' scroll (the drawing
+/// stops it at their last line); `None` for any other key.
+fn scrolled(scroll: u16, key: &KeyEvent) -> Option<u16> {
+    const PAGE: u16 = 5;
+    Some(match key.code {
+        KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
+        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+        KeyCode::Char(' ') | KeyCode::PageDown => scroll.saturating_add(PAGE),
+        KeyCode::PageUp => scroll.saturating_sub(PAGE),
+        KeyCode::Char('g') | KeyCode::Home => 0,
+        _ => return None,
+    })
+}
+
 /// Draws the notes whenever the model changed (at most every [`FRAME`]) until a quit key,
 /// a signal, or the end of the sources.
 async fn follow<B: Backend>(
@@ -76,15 +90,22 @@ where
     let mut shown = ActState::Unknown;
     let mut dirty = true;
     let mut last = Instant::now() - FRAME;
+    let mut scroll: u16 = 0;
     loop {
         if dirty && last.elapsed() >= FRAME {
-            shown = shown_act(app.model.act.reading.state, shown);
+            let now_shown = shown_act(app.model.act.reading.state, shown);
+            if now_shown != shown {
+                // A new act's notes start at their top.
+                scroll = 0;
+            }
+            shown = now_shown;
             let screen = NotesScreen {
                 notes,
                 shown,
                 watching_since,
+                scroll,
             };
-            terminal.draw(|f| crate::ui::notes::draw(f, &app.model, &screen, theme))?;
+            terminal.draw(|f| scroll = crate::ui::notes::draw(f, &app.model, &screen, theme))?;
             last = Instant::now();
             dirty = false;
         }
@@ -99,6 +120,12 @@ where
             }
             event = keys.next() => match event {
                 Some(Ok(Event::Key(key))) if quits(&key) => return Ok(()),
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if let Some(to) = scrolled(scroll, &key) {
+                        scroll = to;
+                        dirty = true;
+                    }
+                }
                 Some(Ok(Event::Resize(w, h))) => {
                     app.apply_now(Msg::Resize(w, h));
                     dirty = true;
@@ -129,6 +156,25 @@ mod tests {
             (Reading::Follow, Reading::Follow)
         );
         assert!(!parts.acts && !parts.chat);
+    }
+
+    #[test]
+    fn j_k_pages_and_g_scroll_and_other_keys_do_not() {
+        let k = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert_eq!(scrolled(0, &k(KeyCode::Char('j'))), Some(1));
+        assert_eq!(
+            scrolled(0, &k(KeyCode::Char('k'))),
+            Some(0),
+            "not above the top"
+        );
+        assert_eq!(scrolled(3, &k(KeyCode::Up)), Some(2));
+        assert_eq!(scrolled(3, &k(KeyCode::PageDown)), Some(8));
+        assert_eq!(scrolled(3, &k(KeyCode::PageUp)), Some(0));
+        assert_eq!(scrolled(9, &k(KeyCode::Char('g'))), Some(0));
+        assert_eq!(scrolled(u16::MAX, &k(KeyCode::Char('j'))), Some(u16::MAX));
+        for c in ['u', 'p', 'r', 'i'] {
+            assert_eq!(scrolled(2, &k(KeyCode::Char(c))), None, "{c}");
+        }
     }
 
     #[test]

@@ -25,9 +25,13 @@ pub struct NotesScreen<'a> {
     pub shown: ActState,
     /// When the notes started watching: an act's clock starts no earlier.
     pub watching_since: DateTime<FixedOffset>,
+    /// Lines of the act's notes scrolled past (j/k): a small screen may not hold them all.
+    pub scroll: u16,
 }
 
-pub fn draw(frame: &mut Frame, model: &Model, screen: &NotesScreen, theme: &Theme) {
+/// Draws the notes screen; returns the scroll it could honour (no further than the last
+/// line of the notes), for the caller to keep.
+pub fn draw(frame: &mut Frame, model: &Model, screen: &NotesScreen, theme: &Theme) -> u16 {
     let shown = screen.shown;
     let elapsed = seconds_in_act(model, screen.watching_since);
     let act = screen.notes.act(shown);
@@ -45,18 +49,21 @@ pub fn draw(frame: &mut Frame, model: &Model, screen: &NotesScreen, theme: &Them
     draw_banner(frame, banner, model, shown, theme);
     draw_status(frame, status, model, act, elapsed, theme);
     draw_next(frame, next, model, act, elapsed, theme);
-    draw_body(frame, body, model, act, elapsed, theme);
+    let scroll = draw_body(frame, body, model, act, elapsed, screen.scroll, theme);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(" q", theme.style(Role::Accent)),
             Span::styled(" quit  ", theme.style(Role::Muted)),
+            Span::styled("j/k", theme.style(Role::Accent)),
+            Span::styled(" scroll  ", theme.style(Role::Muted)),
             Span::styled(
-                "· follows the act on the clusters, not the control room's keys",
+                "· follows the clusters' act, not the control room's keys",
                 theme.style(Role::Muted),
             ),
         ])),
         footer,
     );
+    scroll
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
@@ -269,10 +276,11 @@ fn draw_body(
     model: &Model,
     act: Option<&ActNotes>,
     elapsed: u64,
+    scroll: u16,
     theme: &Theme,
-) {
+) -> u16 {
     let Some(act) = act else {
-        return;
+        return 0;
     };
     let next = next_beat(act, elapsed, |w| happened(model, w));
     let wide = area.width >= WIDE;
@@ -335,14 +343,29 @@ fn draw_body(
             Span::styled(note.clone(), theme.style(Role::Text)),
         ]));
     }
+    // Rows the notes take, wrapped exactly as the paragraph wraps them.
+    let notes = Paragraph::new(lines).wrap(Wrap { trim: true });
+    let total = notes.line_count(notes_area.width.saturating_sub(2));
+    let visible = usize::from(notes_area.height.saturating_sub(2));
+    let most = u16::try_from(total.saturating_sub(visible)).unwrap_or(u16::MAX);
+    let scroll = scroll.min(most);
+    let more = match (scroll > 0, scroll < most) {
+        (false, false) => "",
+        (false, true) => "↓ more ",
+        (true, true) => "↑↓ more ",
+        (true, false) => "↑ more ",
+    };
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+        notes.scroll((scroll, 0)).block(
             Block::bordered()
                 .border_style(theme.style(Role::Border))
                 .title(Span::styled(
                     format!(" notes · {} ", act.state.state().label()),
                     theme.style(Role::Title),
-                )),
+                ))
+                .title_bottom(
+                    Line::from(Span::styled(more, theme.style(Role::Muted))).right_aligned(),
+                ),
         ),
         notes_area,
     );
@@ -359,6 +382,7 @@ fn draw_body(
         ),
         beats_area,
     );
+    scroll
 }
 
 #[cfg(test)]

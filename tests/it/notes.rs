@@ -90,19 +90,60 @@ fn act2() -> Model {
     m
 }
 
-fn draw(model: &Model, (w, h): (u16, u16)) -> Terminal<TestBackend> {
+fn draw(model: &Model, size: (u16, u16)) -> Terminal<TestBackend> {
+    draw_scrolled(model, size, 0).0
+}
+
+/// The notes screen scrolled by `scroll` lines, and the scroll it honoured.
+fn draw_scrolled(model: &Model, (w, h): (u16, u16), scroll: u16) -> (Terminal<TestBackend>, u16) {
     let notes = Notes::defaults().expect("the embedded notes");
     let theme = Theme::builtin("default").expect("theme");
     let screen = NotesScreen {
         notes: &notes,
         shown: ActState::Compromised,
         watching_since: now() - chrono::Duration::seconds(600),
+        scroll,
     };
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    let mut honoured = 0;
     terminal
-        .draw(|f| ui::notes::draw(f, model, &screen, &theme))
+        .draw(|f| honoured = ui::notes::draw(f, model, &screen, &theme))
         .expect("draw");
-    terminal
+    (terminal, honoured)
+}
+
+/// On a terminal too short for act 2's notes (80×18: a laptop's split window) the box says
+/// there is more, and scrolling reaches the last note (and no further).
+#[test]
+fn the_notes_scroll_to_their_last_line_on_a_small_screen() {
+    let model = act2();
+    let notes = Notes::defaults().expect("the embedded notes");
+    let last = notes
+        .act(ActState::Compromised)
+        .and_then(|a| a.notes.last())
+        .expect("act 2 has notes")
+        .clone();
+    let tail: String = last.split_whitespace().last().expect("a word").to_string();
+    let (top, _) = draw_scrolled(&model, (80, 18), 0);
+    let top = control_room::ui::buffer_text(top.backend().buffer());
+    assert!(top.contains("↓ more"), "{top}");
+    let (bottom, honoured) = draw_scrolled(&model, (80, 18), u16::MAX);
+    let bottom = control_room::ui::buffer_text(bottom.backend().buffer());
+    assert!(
+        honoured > 0 && honoured < 100,
+        "stopped at the end: {honoured}"
+    );
+    assert!(
+        bottom.contains(&tail),
+        "the last note's last word {tail:?}:\n{bottom}"
+    );
+    assert!(bottom.contains("↑ more"), "{bottom}");
+    let (back, again) = draw_scrolled(&model, (80, 18), honoured);
+    assert_eq!(again, honoured);
+    assert_eq!(
+        control_room::ui::buffer_text(back.backend().buffer()),
+        bottom
+    );
 }
 
 fn render(model: &Model, size: (u16, u16)) -> String {
